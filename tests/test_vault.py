@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import multiprocessing
+import stat
+import time
+from pathlib import Path
+
+import pytest
+
+from twophase.errors import VaultCorrupt, VaultLocked, WrongPassphrase
+from twophase.vault import KdfParams, Vault
+from twophase.vault.crypto import MIN_ITERATIONS, MIN_MEMORY_KIB
+
+PASS = "correct horse battery staple"
+
+
+def test_new_vault_is_private_and_reopens(tmp_path: Path) -> None:
+    path = tmp_path / "v.db"
+    with Vault.open(path, PASS, create=True) as vault:
+        vault_id = vault.vault_id
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with Vault.open(path, PASS) as vault:
+        assert vault.vault_id == vault_id
+        assert vault.theme == "neutral"
+
+
+def test_wrong_passphrase_is_refused_and_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "v.db"
+    Vault.open(path, PASS, create=True).close()
+    before = path.read_bytes()
+    with pytest.raises(WrongPassphrase):
+        Vault.open(path, "not the passphrase")
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "content", [b"hello, not a database" * 50, b"SQLite format 3\x00" + b"\xff" * 200]
+)
+def test_foreign_file_is_refused_and_left_alone(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "v.db"
+    path.write_bytes(content)
+    with pytest.raises(VaultCorrupt):
+        Vault.open(path, PASS, create=True)
+    assert path.read_bytes() == content
+
+
+def test_missing_vault_is_not_created_without_asking(tmp_path: Path) -> None:
+    with pytest.raises(VaultCorrupt):
+        Vault.open(tmp_path / "absent.db", PASS)
+    assert not (tmp_path / "absent.db").exists()
+
+
+def test_kdf_parameters_are_stored_and_at_least_owasp_minimum(tmp_path: Path) -> None:
+    path = tmp_path / "v.db"
+    with Vault.open(path, PASS, create=True) as vault:
+        (raw,) = next(vault.rows("SELECT value FROM meta WHERE key = 'kdf'"))
+    params = KdfParams.from_json(bytes(raw).decode())
+    assert params.memory_kib >= MIN_MEMORY_KIB and params.iterations >= MIN_ITERATIONS
+    assert params.memory_kib >= 19 * 1024 and params.iterations >= 2
+
+
+def test_weak_kdf_in_header_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(VaultCorrupt):
+        KdfParams.from_json('{"memory_kib": 1024, "iterations": 1, "lanes": 1}')
+
+
+def test_ciphertext_moved_to_another_row_fails(tmp_path: Path) -> None:
+    with Vault.open(tmp_path / "v.db", PASS, create=True) as vault:
+        sealed = vault.keys.seal("components", "real", 1, b"dubois")
+        assert vault.keys.open("components", "real", 1, sealed) == b"dubois"
+        for table, column, row in [
+            ("components", "real", 2),
+            ("components", "pseudo", 1),
+            ("entities", "real", 1),
+        ]:
+            with pytest.raises(VaultCorrupt):
+                vault.keys.open(table, column, row, sealed)
+
+
+def test_equal_plaintexts_give_different_ciphertexts(tmp_path: Path) -> None:
+    with Vault.open(tmp_path / "v.db", PASS, create=True) as vault:
+        assert vault.keys.seal("t", "c", 1, b"x") != vault.keys.seal("t", "c", 1, b"x")
+        assert vault.keys.blind("PERSON", "dubois") == vault.keys.blind("PERSON", "dubois")
+        assert vault.keys.blind("PERSON", "dubois") != vault.keys.blind("ORG", "dubois")
+
+
+def test_failed_transaction_leaves_vault_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "v.db"
+    with Vault.open(path, PASS, create=True) as vault:
+        with pytest.raises(RuntimeError), vault.transaction() as db:
+            db.execute("INSERT INTO runs(record) VALUES ('{}')")
+            raise RuntimeError("crash in the middle")
+        assert list(vault.rows("SELECT count(*) FROM runs")) == [(0,)]
+
+
+def _hold(path: str, seconds: float, ready: multiprocessing.synchronize.Event) -> None:
+    with Vault.open(Path(path), PASS):
+        ready.set()
+        time.sleep(seconds)
+
+
+def test_second_run_waits_for_the_lock_then_times_out(tmp_path: Path) -> None:
+    path = tmp_path / "v.db"
+    Vault.open(path, PASS, create=True).close()
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Event()
+    holder = ctx.Process(target=_hold, args=(str(path), 5.0, ready))
+    holder.start()
+    try:
+        assert ready.wait(30)
+        with pytest.raises(VaultLocked):
+            Vault.open(path, PASS, lock_timeout=0.5)
+    finally:
+        holder.join()
+    Vault.open(path, PASS).close()  # released when the holder ended

@@ -1,0 +1,217 @@
+"""Phase 2: the one process that sees the whole batch.
+
+It reads every sidecar, resolves mentions into entities, reuses what the vault knows,
+chooses pseudonyms for the rest, and commits them with an audit record in one
+transaction; then it writes the render plan. Invariant: the vault is changed here only,
+all at once or not at all, and the same vault and batch always give the same plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+
+import msgpack
+
+from twophase.assign.mapping import Chooser, VaultIndex
+from twophase.assign.pseudonyms import Generator
+from twophase.assign.resolve import (
+    Component,
+    EntityKey,
+    Mention,
+    Resolution,
+    render_pieces,
+    resolve,
+)
+from twophase.corpus import Failure
+from twophase.sidecar import (
+    DocumentPlan,
+    Plan,
+    Replacement,
+    Sidecar,
+    iter_sidecars,
+    read_manifest,
+    write_plan,
+)
+from twophase.vault import KdfParams, Vault
+
+__all__ = ["AssignResult", "assign", "assign_into"]
+
+
+@dataclass(frozen=True, slots=True)
+class AssignResult:
+    documents: int
+    mentions: int
+    entities_new: int
+    entities_reused: int
+    components_new: int
+    seconds: float
+    failures: list[Failure] = field(default_factory=list)
+
+
+def assign(
+    workdir: Path,
+    vault_path: Path,
+    passphrase: str,
+    *,
+    theme: str = "neutral",
+    kdf: KdfParams | None = None,
+) -> AssignResult:
+    """Map every entity of the batch in `workdir` into the vault and write the plan."""
+    with Vault.open(vault_path, passphrase, create=True, theme=theme, kdf=kdf) as vault:
+        return assign_into(vault, workdir)
+
+
+def assign_into(vault: Vault, workdir: Path, *, command: str = "assign") -> AssignResult:
+    """`assign` on a vault the caller opened (and so derived the key for) already."""
+    started_wall = time.time()
+    started = time.perf_counter()
+    sources = read_manifest(workdir)
+    sidecars = list(iter_sidecars(workdir, sources))
+    failures = [
+        Failure(s.rel, "no sidecar: detect failed or was not run")
+        for s, c in zip(sources, sidecars, strict=True)
+        if c is None
+    ]
+    present = [c for c in sidecars if c is not None]
+    mentions = {Mention(s.label, s.text) for c in present for s in c.spans}
+
+    index = VaultIndex(vault)
+    resolution = resolve(mentions, index)
+    pseudonyms, component_rows = _choose(vault, index, resolution)
+    entity_ids, entity_rows = _entities(vault, index, resolution, pseudonyms)
+
+    def rendered(mention: Mention) -> str:
+        return render_pieces(resolution.mentions[mention].pieces, pseudonyms.__getitem__)
+
+    documents: list[DocumentPlan] = []
+    for sidecar in present:
+        reps = tuple(
+            Replacement(s.start, s.end, rendered(m), entity_ids[resolution.mentions[m].entity])
+            for s in sidecar.spans
+            if (m := Mention(s.label, s.text)) in resolution.mentions
+        )
+        documents.append(DocumentPlan(sidecar.document, sidecar.sha256, reps))
+    result = AssignResult(
+        documents=len(present),
+        mentions=sum(len(c.spans) for c in present),
+        entities_new=len(entity_rows),
+        entities_reused=len(resolution.displays) - len(entity_rows),
+        components_new=len(component_rows),
+        seconds=time.perf_counter() - started,
+        failures=failures,
+    )
+    run = {
+        "command": command,
+        "started": _iso(started_wall),
+        "ended": _iso(time.time()),
+        "documents": result.documents,
+        "mentions": result.mentions,
+        "entities_new": result.entities_new,
+        "entities_reused": result.entities_reused,
+        "components_new": result.components_new,
+        "failures": len(failures),
+        "tool_version": version("twophase"),
+        "detectors": sorted({c.detector for c in present}),
+        "input_hash": _input_hash(present),
+    }
+    with vault.transaction() as db:
+        db.executemany("INSERT INTO components VALUES (?, ?, ?, ?, ?, ?, ?)", component_rows)
+        db.executemany("INSERT INTO entities VALUES (?, ?, ?, ?, ?)", entity_rows)
+        db.execute("INSERT INTO runs(record) VALUES (?)", (json.dumps(run, sort_keys=True),))
+    write_plan(workdir, Plan(vault.vault_id, tuple(documents)))
+    return result
+
+
+Row = tuple[object, ...]
+
+
+def _choose(
+    vault: Vault, index: VaultIndex, resolution: Resolution
+) -> tuple[dict[Component, str], list[Row]]:
+    """Pseudonyms of every component: decrypted if known, chosen and sealed if new."""
+    pseudonyms: dict[Component, str] = {}
+    new = []
+    for comp in resolution.components:
+        if index.has(comp):
+            pseudonyms[comp] = index.pseudonym_of(comp)
+        else:
+            new.append((index.blind(comp.type, comp.normal), comp))
+    # Keyed-hash order: independent of documents' order, and reveals nothing of the names.
+    new.sort(key=lambda pair: (pair[1].type, pair[1].kind, pair[0]))
+    chooser = Chooser(
+        index, Generator(vault.theme, vault.keys.generator_secret), resolution.components
+    )
+    rows: list[Row] = []
+    next_id = vault.next_id("components")
+    seal = vault.keys.seal
+    for real_blind, comp in new:
+        pseudo, pseudo_blind = chooser.choose(comp, resolution.genders.get(comp))
+        pseudonyms[comp] = pseudo
+        rows.append(
+            (
+                next_id,
+                comp.type,
+                comp.kind,
+                real_blind,
+                pseudo_blind,
+                seal("components", "real", next_id, comp.normal.encode()),
+                seal("components", "pseudo", next_id, pseudo.encode()),
+            )
+        )
+        next_id += 1
+    return pseudonyms, rows
+
+
+def _entities(
+    vault: Vault, index: VaultIndex, resolution: Resolution, pseudonyms: dict[Component, str]
+) -> tuple[dict[EntityKey, int], list[Row]]:
+    ids: dict[EntityKey, int] = {}
+    rows: list[Row] = []
+    next_id = vault.next_id("entities")
+    for key in sorted(resolution.displays, key=lambda k: (k.type, index.entity_blind(k))):
+        blind = index.entity_blind(key)
+        known = index.entities.get((key.type, blind))
+        if known is not None:
+            ids[key] = known
+            continue
+        display = resolution.displays[key]
+        pieces = resolution.mentions[display].pieces
+        record = {
+            "key": key.key,
+            "original": display.text,
+            "pseudonym": render_pieces(pieces, pseudonyms.__getitem__),
+            "components": [
+                [source, render_pieces([(style, source, comp)], pseudonyms.__getitem__)]
+                for style, source, comp in pieces
+                if comp is not None
+            ],
+        }
+        link = resolution.links.get(key)
+        rows.append(
+            (
+                next_id,
+                key.type,
+                blind,
+                index.blind("PERSON", link.normal) if link else None,
+                vault.keys.seal("entities", "record", next_id, msgpack.packb(record)),
+            )
+        )
+        ids[key] = next_id
+        next_id += 1
+    return ids, rows
+
+
+def _iso(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
+
+
+def _input_hash(sidecars: list[Sidecar]) -> str:
+    digest = hashlib.sha256()
+    for sidecar in sorted(sidecars, key=lambda c: c.document):
+        digest.update(f"{sidecar.document}\0{sidecar.sha256}\n".encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()

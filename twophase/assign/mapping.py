@@ -1,0 +1,115 @@
+"""The vault side of assign: what is already mapped, and new pseudonyms chosen injectively.
+
+Invariant (checked on every candidate, in one deterministic order): a new pseudonym is
+used by no other component of its type, was never retired by `forget`, and is not the
+real name or component of any entity of the vault or the batch.
+"""
+
+from __future__ import annotations
+
+import msgpack
+
+from twophase.assign.normalize import fold, strip_accents
+from twophase.assign.pseudonyms import Generator
+from twophase.assign.resolve import Component, EntityKey, Known
+from twophase.detect.recognizers import canonical
+from twophase.vault import Vault
+
+# Past this many refused candidates the generators' space is exhausted: a bug, not bad luck.
+MAX_ATTEMPTS = 10_000
+
+
+def comparable(type_: str, text: str) -> str:
+    """The form under which a real name and a pseudonym count as the same string."""
+    if type_ == "PERSON":
+        return fold(text)
+    if type_ in ("LOCATION", "ORG"):
+        return strip_accents(fold(text))
+    try:
+        return canonical(type_, text)
+    except Exception:  # a surrogate the recognizer would not parse is still a string
+        return fold(text)
+
+
+class VaultIndex(Known):
+    """Blind-index view of the vault's components and entities, loaded once per run."""
+
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
+        keys = vault.keys
+        self._blind = keys.blind
+        self.components: dict[tuple[str, str, bytes], tuple[int, bytes]] = {}
+        self.taken: set[tuple[str, bytes]] = set()  # pseudonyms and real names, by type
+        for cid, type_, kind, real_blind, pseudo_blind, pseudo in vault.rows(
+            "SELECT id, type, kind, real_blind, pseudo_blind, pseudo FROM components"
+        ):
+            self.components[(type_, kind, bytes(real_blind))] = (int(cid), bytes(pseudo))
+            self.taken.add((type_, bytes(real_blind)))
+            self.taken.add((type_, bytes(pseudo_blind)))
+        for type_, pseudo_blind in vault.rows("SELECT type, pseudo_blind FROM retired"):
+            self.taken.add((type_, bytes(pseudo_blind)))
+        self.entities: dict[tuple[str, bytes], int] = {
+            (type_, bytes(blind)): int(eid)
+            for eid, type_, blind in vault.rows("SELECT id, type, blind FROM entities")
+        }
+
+    def blind(self, type_: str, normal: str) -> bytes:
+        return self._blind(type_, normal)
+
+    def entity_blind(self, key: EntityKey) -> bytes:
+        return self._blind(f"{key.type}/entity", key.key)
+
+    def has(self, component: Component) -> bool:
+        return self._key(component) in self.components
+
+    def _key(self, component: Component) -> tuple[str, str, bytes]:
+        return (component.type, component.kind, self.blind(component.type, component.normal))
+
+    def pseudonym_of(self, component: Component) -> str:
+        cid, sealed = self.components[self._key(component)]
+        return self.vault.keys.open("components", "pseudo", cid, sealed).decode()
+
+    def linked_entity(self, family: Component) -> EntityKey | None:
+        rows = list(
+            self.vault.rows(
+                "SELECT id, record FROM entities WHERE type = 'PERSON' AND link = ? LIMIT 2",
+                self.blind("PERSON", family.normal),
+            )
+        )
+        if len(rows) != 1:
+            return None
+        eid, sealed = rows[0]
+        record = msgpack.unpackb(self.vault.keys.open("entities", "record", int(eid), sealed))
+        return EntityKey("PERSON", str(record["key"]))
+
+
+class Chooser:
+    """Picks each new component's pseudonym: first candidate that keeps the map injective."""
+
+    def __init__(self, index: VaultIndex, generator: Generator, batch_reals: set[Component]):
+        self.index = index
+        self.generator = generator
+        self.taken = set(index.taken)
+        for comp in batch_reals:
+            self.taken.add((comp.type, index.blind(comp.type, comp.normal)))
+        self.seq: dict[tuple[str, str], int] = {}
+        for type_, kind, _ in index.components:
+            self.seq[(type_, kind)] = self.seq.get((type_, kind), 0) + 1
+
+    def choose(self, comp: Component, gender: str | None) -> tuple[str, bytes]:
+        seq = self.seq.get((comp.type, comp.kind), 0) + 1
+        self.seq[(comp.type, comp.kind)] = seq
+        for attempt in range(MAX_ATTEMPTS):
+            if comp.kind == "given":
+                g = gender if gender in ("f", "m") else None
+                candidate = self.generator.given(comp.normal, attempt, g, seq)  # type: ignore[arg-type]
+            elif comp.kind == "family":
+                candidate = self.generator.family(comp.normal, attempt, seq)
+            else:
+                candidate = self.generator.whole(comp.type, comp.normal, attempt, seq)
+            blind = self.index.blind(comp.type, comparable(comp.type, candidate))
+            if (comp.type, blind) in self.taken:
+                continue
+            self.taken.add((comp.type, blind))
+            return candidate, blind
+        raise RuntimeError(f"no free {comp.type} pseudonym after {MAX_ATTEMPTS} candidates")

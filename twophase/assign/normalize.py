@@ -1,0 +1,193 @@
+"""Normal forms: what makes two surfaces the same name.
+
+Invariant: normal forms are pure functions of the surface (no batch state), so the same
+surface always finds the same vault row, in any run.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from twophase.titles import leading_title
+
+_APOSTROPHES = str.maketrans({c: "'" for c in "’‘`´ʼ′"})
+_HYPHENS = str.maketrans({c: "-" for c in "‐‑‒–—―−"})
+_SPACES = re.compile(r"\s+")
+
+
+def fold(text: str) -> str:
+    """NFC, one apostrophe, one hyphen, single spaces, case-folded."""
+    text = unicodedata.normalize("NFC", text).translate(_APOSTROPHES).translate(_HYPHENS)
+    text = _SPACES.sub(" ", text).strip()
+    text = re.sub(r"\s*-\s*", "-", text)
+    return text.casefold()
+
+
+def strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFD", text)
+    return unicodedata.normalize(
+        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
+    )
+
+
+# ---------------------------------------------------------------------------- persons
+
+PARTICLES = frozenset(
+    [
+        "de",
+        "du",
+        "des",
+        "d'",
+        "le",
+        "la",
+        "les",
+        "van",
+        "von",
+        "der",
+        "den",
+        "ten",
+        "ter",
+        "di",
+        "da",
+        "del",
+        "della",
+        "dos",
+        "das",
+        "y",
+    ]
+)
+_TOKEN = re.compile(r"[^\s,]+")
+_INITIALS = re.compile(r"^(?:[^\W\d_]\.-?)+$")
+
+
+@dataclass(frozen=True, slots=True)
+class NamePart:
+    """A run of the surface that is one name component: where, what kind, normal form."""
+
+    start: int
+    end: int
+    kind: str  # "given" or "family"
+    normal: str
+    initials: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PersonName:
+    parts: tuple[NamePart, ...]
+    gender: str | None  # from a title, when the surface carried one
+    solo: bool  # one bare token: given or family is decided by the batch
+
+    @property
+    def given(self) -> tuple[str, ...]:
+        return tuple(p.normal for p in self.parts if p.kind == "given")
+
+    @property
+    def family(self) -> str:
+        return " ".join(p.normal for p in self.parts if p.kind == "family")
+
+
+def _is_caps(token: str) -> bool:
+    if _INITIALS.match(token):
+        return False
+    letters = [c for c in token if c.isalpha()]
+    return len(letters) >= 2 and all(c.isupper() for c in letters)
+
+
+def parse_person(surface: str) -> PersonName | None:
+    """Split a PERSON surface into given names and one family name (docs/resolution.md)."""
+    cut, gender = leading_title(surface)
+    tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(surface, cut)]
+    tokens = [t for t in tokens if any(c.isalpha() for c in t[2])]
+    if not tokens:
+        return None
+    comma = surface.find(",", cut)
+    roles: list[str]
+    if comma > 0 and tokens[0][0] < comma < tokens[-1][0]:
+        roles = ["family" if start < comma else "given" for start, _, _ in tokens]
+    elif any(_is_caps(t) for _, _, t in tokens) and not all(_is_caps(t) for _, _, t in tokens):
+        roles = ["family" if _is_caps(t) or fold(t) in PARTICLES else "given" for _, _, t in tokens]
+    elif len(tokens) == 1:
+        return PersonName((_part(tokens[0], "family"),), gender, solo=True)
+    else:
+        first_family = len(tokens) - 1
+        for i in range(len(tokens) - 1):
+            if fold(tokens[i][2]) in PARTICLES or fold(tokens[i][2]).startswith("d'"):
+                first_family = i
+                break
+        roles = ["given" if i < first_family else "family" for i in range(len(tokens))]
+    parts: list[NamePart] = []
+    family = [t for t, r in zip(tokens, roles, strict=True) if r == "family"]
+    for token, role in zip(tokens, roles, strict=True):
+        if role == "given":
+            parts.append(_part(token, "given"))
+    if family:
+        start, end = family[0][0], family[-1][1]
+        parts.append(NamePart(start, end, "family", fold(surface[start:end])))
+    parts.sort(key=lambda p: p.start)
+    return PersonName(tuple(parts), gender, solo=False)
+
+
+def _part(token: tuple[int, int, str], kind: str) -> NamePart:
+    start, end, text = token
+    initials = kind == "given" and bool(_INITIALS.match(text))
+    return NamePart(start, end, kind, fold(text), initials)
+
+
+def initials_of(name: str) -> str:
+    """ "Jean-Pierre" → "J.-P.", "Claire" → "C." """
+    return "-".join(piece[:1].upper() + "." for piece in name.split("-") if piece)
+
+
+# ------------------------------------------------------------------ places, organisations
+
+_LEADING = re.compile(
+    r"^(?:(?:à|a|au|aux|en|de|du|des|d'|l'|le|la|les|chez|vers|sur)\s*(?<=')|"
+    r"(?:à|a|au|aux|en|de|du|des|le|la|les|chez|vers|sur)\s+)+",
+    re.IGNORECASE,
+)
+LEGAL_FORMS = ("SA", "SAS", "SASU", "SARL", "EURL", "SNC", "SCI", "SCOP", "GIE", "SEL", "SELARL")
+_LEGAL = re.compile(
+    r"(?:[\s,]+(?:"
+    + "|".join(LEGAL_FORMS)
+    + r")\.?)+$|^(?:(?:"
+    + "|".join(LEGAL_FORMS)
+    + r")\s+)+",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Core:
+    """The part of a place or organisation surface that is the name itself."""
+
+    start: int
+    end: int
+    normal: str
+
+
+def core_of(surface: str) -> Core | None:
+    """Articles, prepositions and legal forms are kept in the rendering, not matched on."""
+    start, end = 0, len(surface)
+    lead = _LEADING.match(surface)
+    if lead and lead.end() < end:
+        start = lead.end()
+    legal = _LEGAL.search(surface, start)
+    if legal and legal.start() > start:
+        end = legal.start()
+    elif legal and legal.start() == start and legal.end() < end:
+        start = legal.end()
+    text = surface[start:end]
+    if not any(c.isalnum() for c in text):
+        return None
+    return Core(start, end, strip_accents(fold(text)))
+
+
+def transfer_case(source: str, pseudonym: str) -> str:
+    """Write `pseudonym` in the case style of `source`: CAPS stays CAPS, lower stays lower."""
+    letters = [c for c in source if c.isalpha()]
+    if len(letters) >= 2 and all(c.isupper() for c in letters):
+        return pseudonym.upper()
+    if letters and all(c.islower() for c in letters):
+        return pseudonym.lower()
+    return pseudonym

@@ -1,0 +1,294 @@
+"""Entity resolution: batch mentions → entities made of components, and how each mention
+is rewritten from its components' pseudonyms.
+
+Pseudonyms belong to components (a given name, a family name, a whole place or
+identifier), never to a mention, so every variant of a name is rewritten the same way:
+"Marie Dubois", "Mme Dubois", "DUBOIS Marie" all use the family component "dubois".
+Invariant: resolution is a pure function of the batch's mentions and the vault's
+contents; document order and worker count cannot change it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from twophase.assign import names
+from twophase.assign.names import gender_of
+from twophase.assign.normalize import (
+    NamePart,
+    PersonName,
+    core_of,
+    fold,
+    initials_of,
+    parse_person,
+    transfer_case,
+)
+from twophase.assign.pseudonyms import format_like
+from twophase.detect.recognizers import canonical
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Component:
+    """One mapped unit: `type` PERSON/LOCATION/..., `kind` given/family/whole."""
+
+    type: str
+    kind: str
+    normal: str
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class EntityKey:
+    type: str
+    key: str
+
+
+# A mention is rewritten from pieces: literal source text, or a component written in the
+# style of the source text it replaces.
+Piece = tuple[str, str, Component | None]  # (style, source text, component)
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    label: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    entity: EntityKey
+    pieces: tuple[Piece, ...]
+
+
+@dataclass(slots=True)
+class Resolution:
+    mentions: dict[Mention, Resolved] = field(default_factory=dict)
+    components: set[Component] = field(default_factory=set)
+    genders: dict[Component, str | None] = field(default_factory=dict)
+    # The longest surface of each entity, its display form in exports.
+    displays: dict[EntityKey, Mention] = field(default_factory=dict)
+    # Family component of full-name entities, for linking later family-only mentions.
+    links: dict[EntityKey, Component] = field(default_factory=dict)
+
+
+class Known:
+    """What the vault already knows, asked by component or by family link."""
+
+    def has(self, component: Component) -> bool:
+        return False
+
+    def linked_entity(self, family: Component) -> EntityKey | None:
+        """The one vault entity whose family is `family`, or None (none or several)."""
+        return None
+
+
+def resolve(mentions: Iterable[Mention], known: Known | None = None) -> Resolution:
+    known = known or Known()
+    unique = sorted(set(mentions), key=lambda m: (m.label, m.text))
+    result = Resolution()
+    persons = [(m, parse_person(m.text)) for m in unique if m.label == "PERSON"]
+    people = _People([(m, p) for m, p in persons if p is not None], known)
+    for mention, name in persons:
+        if name is not None:
+            result.mentions[mention] = people.resolve(mention, name)
+    for mention in unique:
+        if mention.label == "PERSON":
+            continue
+        if mention.label in ("LOCATION", "ORG") and people.is_person(mention.text):
+            # The model often calls a bare surname a place; the batch knows better.
+            name = parse_person(mention.text)
+            if name is not None:
+                result.mentions[mention] = people.resolve(mention, name)
+                continue
+        resolved = _resolve_other(mention)
+        if resolved is not None:
+            result.mentions[mention] = resolved
+    for mention, resolved in result.mentions.items():
+        result.components.update(comp for _, _, comp in resolved.pieces if comp is not None)
+        shown = result.displays.get(resolved.entity)
+        if shown is None or (-len(mention.text), mention.text) < (-len(shown.text), shown.text):
+            result.displays[resolved.entity] = mention
+    result.genders = people.genders()
+    result.links = people.links
+    return result
+
+
+def _resolve_other(mention: Mention) -> Resolved | None:
+    if mention.label in ("LOCATION", "ORG"):
+        core = core_of(mention.text)
+        if core is None:
+            return None
+        comp = Component(mention.label, "whole", core.normal)
+        pieces: list[Piece] = []
+        if core.start:
+            pieces.append(("literal", mention.text[: core.start], None))
+        pieces.append(("case", mention.text[core.start : core.end], comp))
+        if core.end < len(mention.text):
+            pieces.append(("literal", mention.text[core.end :], None))
+        return Resolved(EntityKey(mention.label, core.normal), tuple(pieces))
+    key = canonical(mention.label, mention.text)
+    comp = Component(mention.label, "whole", key)
+    return Resolved(EntityKey(mention.label, key), (("format", mention.text, comp),))
+
+
+class _People:
+    """Batch-wide view of person names, used to decide what a partial name refers to."""
+
+    def __init__(self, names: list[tuple[Mention, PersonName]], known: Known) -> None:
+        self.known = known
+        self.full: dict[str, set[tuple[str, ...]]] = defaultdict(set)  # family → given tuples
+        self.given_names: set[str] = set()
+        self.family_names: set[str] = set()
+        self.links: dict[EntityKey, Component] = {}
+        self._title_gender: dict[str, Counter[str]] = defaultdict(Counter)
+        self.fulls: set[str] = set()
+        for mention, name in names:
+            if name.solo:
+                continue
+            given = tuple(
+                g
+                for g, p in zip(name.given, self._given_parts(name), strict=True)
+                if not p.initials
+            )
+            self.given_names.update(given)
+            if name.family:
+                self.family_names.add(name.family)
+                if given and len(given) == len(name.given):
+                    self.full[name.family].add(given)
+                    self.fulls.add(fold(mention.text))
+            if name.gender and name.given:
+                self._title_gender[name.given[0]][name.gender] += 1
+
+    @staticmethod
+    def _given_parts(name: PersonName) -> list[NamePart]:
+        return [p for p in name.parts if p.kind == "given"]
+
+    def is_person(self, text: str) -> bool:
+        """A surface that is exactly a person's name, a family name or a given name here."""
+        normal = fold(text)
+        if normal in self.family_names or normal in self.given_names or normal in self.fulls:
+            return True
+        return self.known.has(Component("PERSON", "family", normal))
+
+    def _role_of_solo(self, normal: str, titled: bool) -> str:
+        """A bare "Dubois" or "Marie": family unless the batch or lexicon says given."""
+        if titled:
+            return "family"
+        family = normal in self.family_names or self.known.has(
+            Component("PERSON", "family", normal)
+        )
+        given = normal in self.given_names or self.known.has(Component("PERSON", "given", normal))
+        if family:
+            return "family"
+        if given or is_first_name(normal):
+            return "given"
+        return "family"
+
+    def resolve(self, mention: Mention, name: PersonName) -> Resolved:
+        text = mention.text
+        pieces: list[Piece] = []
+        pos = 0
+        given_full: list[str] = []
+        family = name.family
+        parts = list(name.parts)
+        if name.solo:
+            role = self._role_of_solo(parts[0].normal, name.gender is not None)
+            parts = [NamePart(parts[0].start, parts[0].end, role, parts[0].normal)]
+            family = parts[0].normal if role == "family" else ""
+        for part in parts:
+            if part.start > pos:
+                pieces.append(("literal", text[pos : part.start], None))
+            source = text[part.start : part.end]
+            if part.kind == "family":
+                pieces.append(("case", source, Component("PERSON", "family", part.normal)))
+            elif part.initials:
+                full = self._expand_initials(part.normal, family)
+                comp = Component("PERSON", "given", full or part.normal)
+                pieces.append(("initials", source, comp))
+                given_full.append(full or part.normal)
+            else:
+                pieces.append(("case", source, Component("PERSON", "given", part.normal)))
+                given_full.append(part.normal)
+            pos = part.end
+        if pos < len(text):
+            pieces.append(("literal", text[pos:], None))
+        return Resolved(self._entity(tuple(given_full), family), tuple(pieces))
+
+    def _expand_initials(self, initials: str, family: str) -> str | None:
+        """ "J.-P." with family Martin → "jean-pierre" when exactly one batch name fits."""
+        fits = {
+            g[0]
+            for g in self.full.get(family, ())
+            if g and initials_of(g[0]).casefold() == initials.casefold()
+        }
+        return fits.pop() if len(fits) == 1 else None
+
+    def _entity(self, given: tuple[str, ...], family: str) -> EntityKey:
+        if given and family:
+            key = EntityKey("PERSON", f"{family}|{' '.join(given)}")
+            self.links[key] = Component("PERSON", "family", family)
+            return key
+        if family:
+            candidates = self.full.get(family, set())
+            if len(candidates) == 1:
+                (only,) = candidates
+                return EntityKey("PERSON", f"{family}|{' '.join(only)}")
+            if not candidates:
+                linked = self.known.linked_entity(Component("PERSON", "family", family))
+                if linked is not None:
+                    return linked
+            return EntityKey("PERSON", f"{family}|")
+        owners = {(f, g) for f, gs in self.full.items() for g in gs if given[0] in g}
+        if len(owners) == 1:
+            ((f, g),) = owners
+            return EntityKey("PERSON", f"{f}|{' '.join(g)}")
+        return EntityKey("PERSON", f"|{' '.join(given)}")
+
+    def genders(self) -> dict[Component, str | None]:
+        out: dict[Component, str | None] = {}
+        for given in self.given_names | set(self._title_gender):
+            gender = gender_of(given)
+            if gender is None and self._title_gender.get(given):
+                gender = self._title_gender[given].most_common(1)[0][0]
+            out[Component("PERSON", "given", given)] = gender
+        return out
+
+
+@functools.cache
+def _first_names() -> frozenset[str]:
+    return frozenset(names.fold(n) for n in names.any_given())
+
+
+def is_first_name(normal: str) -> bool:
+    """Known to the first-name lexicon, whatever its gender (Camille counts)."""
+    return names.fold(normal) in _first_names()
+
+
+def render_pieces(pieces: Iterable[Piece], pseudonym: Callable[[Component], str]) -> str:
+    """A mention rewritten: literal text kept, each component in its source's style."""
+    out: list[str] = []
+    for style, source, comp in pieces:
+        if comp is None:
+            out.append(source)
+        elif style == "initials":
+            out.append(initials_of(pseudonym(comp)))
+        elif style == "format":
+            out.append(format_like(comp.type, source, pseudonym(comp)))
+        else:
+            out.append(transfer_case(source, pseudonym(comp)))
+    return "".join(out)
+
+
+__all__ = [
+    "Component",
+    "EntityKey",
+    "Known",
+    "Mention",
+    "Resolution",
+    "Resolved",
+    "fold",
+    "render_pieces",
+    "resolve",
+]

@@ -1,0 +1,86 @@
+"""`twophase all`: the three phases in one run, one worker pool, one key derivation.
+
+Order matters for the key: the model is loaded and the worker pool forked first, then the
+vault is opened, so no worker process ever had key material in its memory, and a wrong
+passphrase stops the run before any detection work.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from twophase.assign import AssignResult, assign_into
+from twophase.corpus import discover
+from twophase.detect import DEFAULT_MODEL, DetectResult, detect
+from twophase.executors import Executor, LocalExecutor
+from twophase.render import RenderResult, render
+from twophase.vault import KdfParams, Vault
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class AllResult:
+    detect: DetectResult
+    assign: AssignResult
+    render: RenderResult
+
+    @property
+    def failures(self) -> list[str]:
+        failed = {f.document for f in self.detect.failures}
+        failed |= {f.document for f in self.assign.failures}
+        failed |= {f.document for f in self.render.failures}
+        return sorted(failed)
+
+
+def run_all(
+    inputs: list[Path],
+    out: Path,
+    vault_path: Path,
+    passphrase: str,
+    *,
+    workdir: Path | None = None,
+    model: str = DEFAULT_MODEL,
+    theme: str = "neutral",
+    executor: Executor | None = None,
+    kdf: KdfParams | None = None,
+    progress: Progress | None = None,
+) -> AllResult:
+    """Detect, assign and render `inputs` into `out`; a temporary workdir is removed after."""
+    discover(inputs)  # usage errors (missing input, name clash) before any heavy work
+    executor = executor or LocalExecutor()
+    temporary = workdir is None
+    work = Path(tempfile.mkdtemp(prefix="twophase-")) if workdir is None else workdir
+    try:
+        if isinstance(executor, LocalExecutor) and executor.workers > 1:
+            from twophase.detect.pipeline import load
+            from twophase.detect.worker import use_detector
+
+            use_detector(load(model))
+        executor.start()
+        with Vault.open(vault_path, passphrase, create=True, theme=theme, kdf=kdf) as vault:
+            detected = detect(
+                inputs,
+                work,
+                model=model,
+                executor=executor,
+                progress=_phase(progress, "detect"),
+            )
+            assigned = assign_into(vault, work, command="all")
+            rendered = render(work, out, executor=executor, progress=_phase(progress, "render"))
+        return AllResult(detected, assigned, rendered)
+    finally:
+        executor.close()
+        if temporary:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _phase(progress: Progress | None, name: str) -> Callable[[int, int], None] | None:
+    if progress is None:
+        return None
+    callback = progress
+    return lambda done, total: callback(name, done, total)

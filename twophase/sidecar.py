@@ -1,0 +1,169 @@
+"""The on-disk contract between phases: the batch manifest, sidecars and the render plan.
+
+All are msgpack with a schema tag checked on read; a file of another schema, a truncated
+file or a foreign file raises SidecarMismatch rather than being half-understood.
+Invariant: detect writes the manifest and sidecars, assign reads them and writes the plan,
+render reads the plan; nothing flows back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgpack
+
+from twophase.corpus import Source
+from twophase.errors import SidecarMismatch
+from twophase.files import private_dir, write_atomic
+from twophase.spans import Span
+
+MANIFEST_SCHEMA = "twophase.manifest/1"
+SIDECAR_SCHEMA = "twophase.sidecar/1"
+PLAN_SCHEMA = "twophase.plan/1"
+
+
+@dataclass(frozen=True, slots=True)
+class Sidecar:
+    """What detect found in one document, pinned to its exact bytes and detector."""
+
+    document: str
+    sha256: str
+    detector: str
+    spans: tuple[Span, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Replacement:
+    """One edit of the plan: text[start:end] becomes `text`, for vault entity `entity`."""
+
+    start: int
+    end: int
+    text: str
+    entity: int
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentPlan:
+    document: str
+    sha256: str
+    replacements: tuple[Replacement, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    vault_id: str
+    documents: tuple[DocumentPlan, ...]
+
+
+def _pack(obj: Any) -> bytes:
+    data: bytes = msgpack.packb(obj, use_bin_type=True)
+    return data
+
+
+def _unpack(path: Path, schema: str) -> dict[str, Any]:
+    try:
+        obj = msgpack.unpackb(path.read_bytes(), raw=False, strict_map_key=True)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:
+        raise SidecarMismatch(f"{path}: unreadable or truncated") from exc
+    if not isinstance(obj, dict) or obj.get("schema") != schema:
+        found = obj.get("schema") if isinstance(obj, dict) else None
+        raise SidecarMismatch(f"{path}: expected schema {schema}, found {found!r}")
+    return obj
+
+
+def sidecar_path(workdir: Path, rel: str) -> Path:
+    """Sidecars are named by a hash of the document name: any name, no nesting issues."""
+    digest = hashlib.sha256(rel.encode("utf-8", "surrogatepass")).hexdigest()
+    return workdir / "sidecars" / digest[:2] / f"{digest}.msgpack"
+
+
+def write_sidecar(workdir: Path, sidecar: Sidecar) -> None:
+    path = sidecar_path(workdir, sidecar.document)
+    private_dir(path.parent)
+    spans = [[s.start, s.end, s.label, s.text] for s in sidecar.spans]
+    write_atomic(
+        path,
+        _pack(
+            {
+                "schema": SIDECAR_SCHEMA,
+                "document": sidecar.document,
+                "sha256": sidecar.sha256,
+                "detector": sidecar.detector,
+                "spans": spans,
+            }
+        ),
+    )
+
+
+def read_sidecar(workdir: Path, rel: str) -> Sidecar:
+    path = sidecar_path(workdir, rel)
+    obj = _unpack(path, SIDECAR_SCHEMA)
+    try:
+        spans = tuple(Span(int(a), int(b), str(c), str(d)) for a, b, c, d in obj["spans"])
+        sidecar = Sidecar(str(obj["document"]), str(obj["sha256"]), str(obj["detector"]), spans)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SidecarMismatch(f"{path}: malformed sidecar") from exc
+    if sidecar.document != rel:
+        raise SidecarMismatch(f"{path}: sidecar of another document")
+    return sidecar
+
+
+def write_manifest(workdir: Path, sources: list[Source]) -> None:
+    rows = [[s.rel, s.root, s.path] for s in sources]
+    write_atomic(workdir / "manifest.msgpack", _pack({"schema": MANIFEST_SCHEMA, "sources": rows}))
+
+
+def read_manifest(workdir: Path) -> list[Source]:
+    path = workdir / "manifest.msgpack"
+    if not path.exists():
+        raise SidecarMismatch(f"{workdir}: no batch here; run `twophase detect` first")
+    obj = _unpack(path, MANIFEST_SCHEMA)
+    try:
+        return [Source(str(r), str(o), str(p)) for r, o, p in obj["sources"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SidecarMismatch(f"{path}: malformed manifest") from exc
+
+
+def write_plan(workdir: Path, plan: Plan) -> None:
+    docs = [
+        [d.document, d.sha256, [[r.start, r.end, r.text, r.entity] for r in d.replacements]]
+        for d in plan.documents
+    ]
+    write_atomic(
+        workdir / "plan.msgpack",
+        _pack({"schema": PLAN_SCHEMA, "vault": plan.vault_id, "documents": docs}),
+    )
+
+
+def read_plan(workdir: Path) -> Plan:
+    path = workdir / "plan.msgpack"
+    if not path.exists():
+        raise SidecarMismatch(f"{workdir}: no plan here; run `twophase assign` first")
+    obj = _unpack(path, PLAN_SCHEMA)
+    try:
+        documents = tuple(
+            DocumentPlan(
+                str(rel),
+                str(sha),
+                tuple(Replacement(int(a), int(b), str(t), int(e)) for a, b, t, e in reps),
+            )
+            for rel, sha, reps in obj["documents"]
+        )
+        return Plan(str(obj["vault"]), documents)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SidecarMismatch(f"{path}: malformed plan") from exc
+
+
+def iter_sidecars(workdir: Path, sources: list[Source]) -> Iterator[Sidecar | None]:
+    """Each source's sidecar, or None where detect left none (the document failed)."""
+    for source in sources:
+        try:
+            yield read_sidecar(workdir, source.rel)
+        except FileNotFoundError:
+            yield None
