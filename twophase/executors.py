@@ -22,6 +22,10 @@ R = TypeVar("R")
 class Executor(Protocol):
     workers: int
 
+    def preload_model(self, model: str) -> None:
+        """Have every worker hold the detection model before the first task."""
+        ...
+
     def start(self) -> None: ...
 
     def map_unordered(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]: ...
@@ -44,6 +48,16 @@ class LocalExecutor:
     @property
     def started(self) -> bool:
         return self._pool is not None or self.workers == 1
+
+    def preload_model(self, model: str) -> None:
+        """Load in this process before the fork, so the workers share the model's pages.
+
+        With one worker the work runs in-process and loads the model on first use.
+        """
+        if self.workers > 1 and not self.started:
+            from twophase.detect.worker import preload
+
+            preload(model)
 
     def start(self) -> None:
         if not self.started:
@@ -79,7 +93,8 @@ def make_executor(spec: str | None, workers: int | None) -> Executor:
     if spec == "dask-local" or spec.startswith("dask://"):
         from twophase.dask_executor import DaskExecutor
 
-        return DaskExecutor(spec, workers)
+        executor: Executor = DaskExecutor(spec, workers)
+        return executor
     raise UsageError(f"unknown executor {spec!r}: use local, dask-local or dask://HOST:PORT")
 
 

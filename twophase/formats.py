@@ -105,8 +105,8 @@ def apply_edits(text: str, edits: Sequence[Edit]) -> str:
 class PlainText:
     """.txt and .md: the text is the file, encoding and line endings kept as found."""
 
-    name = "text"
-    suffixes = (".txt", ".md")
+    name: str = "text"
+    suffixes: tuple[str, ...] = (".txt", ".md")
 
     def extract(self, data: bytes) -> str:
         return decode(data).text

@@ -56,11 +56,7 @@ def run_all(
     temporary = workdir is None
     work = Path(tempfile.mkdtemp(prefix="twophase-")) if workdir is None else workdir
     try:
-        if isinstance(executor, LocalExecutor) and executor.workers > 1:
-            from twophase.detect.pipeline import load
-            from twophase.detect.worker import use_detector
-
-            use_detector(load(model))
+        executor.preload_model(model)
         executor.start()
         with Vault.open(vault_path, passphrase, create=True, theme=theme, kdf=kdf) as vault:
             detected = detect(

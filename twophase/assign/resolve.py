@@ -249,7 +249,7 @@ class _People:
     def genders(self) -> dict[Component, str | None]:
         out: dict[Component, str | None] = {}
         for given in self.given_names | set(self._title_gender):
-            gender = gender_of(given)
+            gender: str | None = gender_of(given)
             if gender is None and self._title_gender.get(given):
                 gender = self._title_gender[given].most_common(1)[0][0]
             out[Component("PERSON", "given", given)] = gender

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from twophase.corpus import Failure, Source, discover
 from twophase.detect.pipeline import DEFAULT_MODEL, fingerprint
-from twophase.detect.worker import Outcome, Task, run_task, use_detector
+from twophase.detect.worker import Outcome, Task, run_task
 from twophase.errors import SidecarMismatch
 from twophase.executors import Executor, LocalExecutor, balanced_chunks
 from twophase.files import private_dir, sha256_hex
@@ -64,10 +64,7 @@ def detect(
             pending.append((source, len(data)))
     outcomes: list[Outcome] = []
     if pending:
-        from twophase.detect.pipeline import load
-
-        if isinstance(executor, LocalExecutor) and not executor.started:
-            use_detector(load(model))  # before the pool forks: workers share it
+        executor.preload_model(model)
         groups = balanced_chunks([size for _, size in pending], executor.workers * 4)
         tasks = [Task(str(workdir), model, tuple(pending[i][0] for i in g)) for g in groups]
         try:

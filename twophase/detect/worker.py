@@ -20,10 +20,9 @@ from twophase.sidecar import Sidecar, write_sidecar
 _DETECTOR: Detector | None = None
 
 
-def use_detector(detector: Detector) -> None:
-    """Set the process's detector before forking so workers inherit it."""
-    global _DETECTOR
-    _DETECTOR = detector
+def preload(model: str) -> None:
+    """Load the model into this process now (before a fork, or in a Dask worker plugin)."""
+    detector_for(model)
 
 
 def detector_for(model: str) -> Detector:

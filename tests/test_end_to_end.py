@@ -1,0 +1,296 @@
+"""The CLI end to end on real parts: the small French model, real vaults, real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MODEL, PASSPHRASE, write_corpus
+
+DOCS = {
+    "reunions/cr-mars.txt": (
+        "Compte rendu de la réunion du 3 mars à Lyon.\n"
+        "Présents : Mme Marie Dubois, M. Jean-Pierre Martin et Paul Lefebvre.\n"
+        "Marie Dubois ouvre la séance. M. Martin présente le budget de la société Renault.\n"
+        "Contact : marie.dubois@exemple.fr ou 06 39 98 12 34.\n"
+    ),
+    "reunions/cr-avril.txt": (
+        "Réunion du 7 avril à Villeurbanne.\n"
+        "Mme Dubois rappelle les décisions. Paul Lefebvre et Marc Dubois sont absents.\n"
+        "Appeler Marie Dubois au +33 6 39 98 12 34.\n"
+    ),
+    "notes.md": "# Notes\n\nJean-Pierre Martin a rencontré Paul Lefebvre à Marseille.\n",
+}
+NAMES = [
+    "Marie Dubois",
+    "Dubois",
+    "Jean-Pierre Martin",
+    "Lefebvre",
+    "marie.dubois@exemple.fr",
+    "06 39 98 12 34",
+]
+
+
+def twophase(
+    *args: str | Path, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, "TWOPHASE_PASSPHRASE": PASSPHRASE, **(env or {})}
+    proc = subprocess.run(
+        [sys.executable, "-m", "twophase.cli", *map(str, args)],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\n{proc.stderr}")
+    return proc
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    return write_corpus(tmp_path / "corpus", DOCS)
+
+
+@pytest.fixture
+def empty_vault(tmp_path: Path) -> Path:
+    """A fresh vault, so that runs on copies of it are comparable."""
+    from twophase.vault import Vault
+
+    path = tmp_path / "vault0.db"
+    Vault.open(path, PASSPHRASE, create=True).close()
+    return path
+
+
+def copy(vault: Path, name: str) -> Path:
+    target = vault.with_name(name)
+    shutil.copy(vault, target)
+    return target
+
+
+def test_all_pseudonymizes_consistently_and_leaves_no_name(tmp_path: Path, corpus: Path) -> None:
+    out, vault = tmp_path / "out", tmp_path / "v.db"
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    twophase(
+        "all", corpus, "--out", out, "--vault", vault, "--model", MODEL, env={"TMPDIR": str(tmpdir)}
+    )
+    outputs = tree(out)
+    assert sorted(outputs) == sorted(DOCS)
+    text = "\n".join(b.decode() for b in outputs.values())
+    for name in NAMES:
+        assert name not in text
+    # The temporary workdir is gone; the vault holds no name in clear.
+    assert list(tmpdir.iterdir()) == []
+    assert stat.S_IMODE(vault.stat().st_mode) == 0o600
+    leftovers = b"".join(p.read_bytes() for p in tmp_path.glob("v.db*"))
+    for name in NAMES:
+        assert name.encode() not in leftovers
+    # Consistency: Marie Dubois has one pseudonym, and "Mme Dubois" uses its surname.
+    mapping = [
+        json.loads(line) for line in twophase("export", "--vault", vault).stdout.splitlines()
+    ]
+    marie = next(e for e in mapping if e["original"] == "Marie Dubois")
+    given, family = marie["pseudonym"].split(" ", 1)
+    assert marie["components"] == [["Marie", given], ["Dubois", family]]
+    assert f"Mme {family}" in outputs["reunions/cr-avril.txt"].decode()
+    assert outputs["reunions/cr-mars.txt"].decode().count(marie["pseudonym"]) == 1 + 1
+
+
+def test_all_twice_with_the_same_vault_is_byte_identical(tmp_path: Path, corpus: Path) -> None:
+    vault = tmp_path / "v.db"
+    twophase("all", corpus, "--out", tmp_path / "a", "--vault", vault, "--model", MODEL)
+    twophase("all", corpus, "--out", tmp_path / "b", "--vault", vault, "--model", MODEL)
+    assert tree(tmp_path / "a") == tree(tmp_path / "b")
+
+
+def test_three_commands_give_the_same_bytes_as_all(
+    tmp_path: Path, corpus: Path, empty_vault: Path
+) -> None:
+    twophase(
+        "all",
+        corpus,
+        "--out",
+        tmp_path / "all",
+        "--vault",
+        copy(empty_vault, "a.db"),
+        "--model",
+        MODEL,
+    )
+    work, vault = tmp_path / "work", copy(empty_vault, "b.db")
+    twophase("detect", corpus, "--workdir", work, "--model", MODEL, "--workers", "2")
+    assert stat.S_IMODE(work.stat().st_mode) == 0o700
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in work.rglob("*.msgpack"))
+    twophase("assign", "--workdir", work, "--vault", vault)
+    twophase("render", "--workdir", work, "--out", tmp_path / "split", "--workers", "2")
+    assert tree(tmp_path / "all") == tree(tmp_path / "split")
+
+
+def test_output_does_not_depend_on_workers_or_order(
+    tmp_path: Path, corpus: Path, empty_vault: Path
+) -> None:
+    """Same vault, same batch: one worker in one listing order, two in another."""
+    reordered = write_corpus(
+        tmp_path / "reordered",
+        {
+            # Same documents, created in reverse order (another directory listing order).
+            rel: DOCS[rel]
+            for rel in reversed(list(DOCS))
+        },
+    )
+    twophase(
+        "all",
+        corpus,
+        "--out",
+        tmp_path / "one",
+        "--vault",
+        copy(empty_vault, "1.db"),
+        "--model",
+        MODEL,
+        "--workers",
+        "1",
+    )
+    twophase(
+        "all",
+        reordered,
+        "--out",
+        tmp_path / "two",
+        "--vault",
+        copy(empty_vault, "2.db"),
+        "--model",
+        MODEL,
+        "--workers",
+        "2",
+    )
+    assert tree(tmp_path / "one") == tree(tmp_path / "two")
+    exports = [twophase("export", "--vault", tmp_path / f"{n}.db").stdout for n in ("1", "2")]
+    assert exports[0] == exports[1]
+
+
+def test_identical_documents_render_identically(tmp_path: Path, empty_vault: Path) -> None:
+    docs = {f"copy{i}/{rel}": text for i in range(4) for rel, text in DOCS.items()}
+    corpus = write_corpus(tmp_path / "copies", docs)
+    twophase("all", corpus, "--out", tmp_path / "out", "--vault", empty_vault, "--model", MODEL)
+    out = tree(tmp_path / "out")
+    for rel in DOCS:
+        assert len({out[f"copy{i}/{rel}"] for i in range(4)}) == 1
+
+
+def test_bad_documents_are_reported_and_the_rest_rendered(tmp_path: Path) -> None:
+    corpus = write_corpus(
+        tmp_path / "corpus",
+        {
+            **DOCS,
+            "binaire.txt": b"\x00\x01\x02 PK\x03\x04 Marie Dubois \x00",
+            "latin1.txt": "Réunion à Lyon avec Marie Dubois.\n".encode("latin-1"),
+            "vide.txt": b"",
+        },
+    )
+    proc = twophase(
+        "all",
+        corpus,
+        "--out",
+        tmp_path / "out",
+        "--vault",
+        tmp_path / "v.db",
+        "--model",
+        MODEL,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert "binaire.txt" in proc.stderr and "binary" in proc.stderr
+    assert "Marie" not in proc.stderr and "Traceback" not in proc.stderr
+    out = tree(tmp_path / "out")
+    assert set(out) == {*DOCS, "latin1.txt", "vide.txt"}
+    assert b"Dubois" not in out["latin1.txt"]
+    assert " à ".encode("latin-1") in out["latin1.txt"]  # still Latin-1, not re-encoded
+    assert out["vide.txt"] == b""
+
+
+def test_document_changed_between_phases_is_refused(tmp_path: Path, corpus: Path) -> None:
+    work = tmp_path / "work"
+    twophase("detect", corpus, "--workdir", work, "--model", MODEL)
+    twophase("assign", "--workdir", work, "--vault", tmp_path / "v.db")
+    (corpus / "notes.md").write_text("# Notes\n\nTout a changé, Paul Lefebvre.\n")
+    proc = twophase("render", "--workdir", work, "--out", tmp_path / "out", check=False)
+    assert proc.returncode == 1
+    assert "notes.md" in proc.stderr and "changed" in proc.stderr
+    assert set(tree(tmp_path / "out")) == set(DOCS) - {"notes.md"}
+
+
+def test_wrong_passphrase_stops_before_any_work(tmp_path: Path, corpus: Path) -> None:
+    vault = tmp_path / "v.db"
+    twophase("all", corpus, "--out", tmp_path / "a", "--vault", vault, "--model", MODEL)
+    before = vault.read_bytes()
+    proc = twophase(
+        "all",
+        corpus,
+        "--out",
+        tmp_path / "b",
+        "--vault",
+        vault,
+        "--model",
+        MODEL,
+        env={"TWOPHASE_PASSPHRASE": "wrong"},
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "wrong passphrase" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "b").exists()
+    assert vault.read_bytes() == before
+
+
+def test_spans_prints_one_json_line_per_document(tmp_path: Path, corpus: Path) -> None:
+    work = tmp_path / "work"
+    twophase("detect", corpus, "--workdir", work, "--model", MODEL)
+    lines = [json.loads(x) for x in twophase("spans", "--workdir", work).stdout.splitlines()]
+    assert sorted(line["document"] for line in lines) == sorted(DOCS)
+    for line in lines:
+        text = DOCS[line["document"]]
+        for ent in line["entities"]:
+            assert text[ent["start"] : ent["end"]] == ent["text"]
+    labels = {e["label"] for line in lines for e in line["entities"]}
+    assert {"PERSON", "EMAIL", "PHONE"} <= labels
+    mme = DOCS["reunions/cr-avril.txt"].index("Mme Dubois")
+    avril = next(x for x in lines if x["document"] == "reunions/cr-avril.txt")
+    # Titles are not part of PERSON spans.
+    assert not any(e["start"] == mme for e in avril["entities"])
+
+
+def test_rerunning_detect_skips_unchanged_documents(tmp_path: Path, corpus: Path) -> None:
+    work = tmp_path / "work"
+    twophase("detect", corpus, "--workdir", work, "--model", MODEL)
+    (corpus / "notes.md").write_text("# Notes\n\nPaul Lefebvre est à Nantes.\n")
+    proc = twophase("detect", corpus, "--workdir", work, "--model", MODEL)
+    assert "1 detected, 2 unchanged" in proc.stderr
+
+
+def test_help_is_fast_and_every_command_has_an_example() -> None:
+    code = (
+        "import sys\n"
+        "from twophase.cli import app\n"
+        "assert 'spacy' not in sys.modules and 'apsw' not in sys.modules\n"
+        "for name, command in app._commands.items():\n"
+        "    if name.startswith('-'):\n"
+        "        continue\n"
+        "    print(name, 'Example:' in (app[name].default_command.__doc__ or ''))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    rows = dict(line.split() for line in proc.stdout.splitlines())
+    assert {"detect", "assign", "render", "all", "spans", "export"} <= set(rows)
+    assert all(v == "True" for v in rows.values()), rows
