@@ -10,6 +10,7 @@ from __future__ import annotations
 import msgpack
 
 from twophase.assign.normalize import fold, strip_accents
+from twophase.assign.names import Gender
 from twophase.assign.pseudonyms import Generator
 from twophase.assign.resolve import Component, EntityKey, Known
 from twophase.detect.recognizers import canonical
@@ -101,8 +102,8 @@ class Chooser:
         self.seq[(comp.type, comp.kind)] = seq
         for attempt in range(MAX_ATTEMPTS):
             if comp.kind == "given":
-                g = gender if gender in ("f", "m") else None
-                candidate = self.generator.given(comp.normal, attempt, g, seq)  # type: ignore[arg-type]
+                g: Gender | None = "f" if gender == "f" else "m" if gender == "m" else None
+                candidate = self.generator.given(comp.normal, attempt, g, seq)
             elif comp.kind == "family":
                 candidate = self.generator.family(comp.normal, attempt, seq)
             else:

@@ -1,0 +1,286 @@
+"""Issue 3: batch-global resolution and injective, component-consistent pseudonyms.
+
+These tests write sidecars directly (no model), so hypothesis can explore many batches.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import tempfile
+from pathlib import Path
+
+import msgpack
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import PASSPHRASE
+from twophase.assign import assign
+from twophase.assign.normalize import fold
+from twophase.corpus import Source
+from twophase.files import private_dir
+from twophase.keyholder import export
+from twophase.sidecar import Sidecar, read_plan, write_manifest, write_sidecar
+from twophase.spans import Span
+from twophase.vault import KdfParams, Vault
+
+# The minimum OWASP parameters: same code path, faster vault creation for property tests.
+FAST = KdfParams(memory_kib=19 * 1024, iterations=2, lanes=1)
+
+Doc = list[tuple[str, str]]  # (surface, label) mentions, joined by filler text
+
+
+def batch(workdir: Path, docs: dict[str, Doc]) -> dict[str, str]:
+    """Write a manifest and one sidecar per document; return each document's text."""
+    private_dir(workdir)
+    texts: dict[str, str] = {}
+    for rel, mentions in docs.items():
+        text, spans = "", []
+        for surface, label in mentions:
+            text += "Puis "
+            spans.append(Span(len(text), len(text) + len(surface), label, surface))
+            text += surface + " parle.\n"
+        texts[rel] = text
+        write_sidecar(workdir, Sidecar(rel, f"sha-{rel}", "test", tuple(spans)))
+    write_manifest(workdir, [Source(rel, "/nowhere", f"/nowhere/{rel}") for rel in sorted(docs)])
+    return texts
+
+
+def rendered(workdir: Path) -> dict[str, list[str]]:
+    return {d.document: [r.text for r in d.replacements] for d in read_plan(workdir).documents}
+
+
+def run(tmp: Path, docs: dict[str, Doc], vault: Path | None = None, theme: str = "neutral"):
+    work = tmp / f"work{random.random()}"
+    batch(work, docs)
+    vault = vault or tmp / "v.db"
+    assign(work, vault, PASSPHRASE, kdf=FAST, theme=theme)
+    return rendered(work), vault
+
+
+def entities(vault: Path) -> list[dict[str, object]]:
+    return list(export(vault, PASSPHRASE))
+
+
+def test_two_surnames_never_share_a_pseudonym(tmp_path: Path) -> None:
+    """Regression: the replaced tool gave "Dubois" and "Lefebvre" the same surname, "Neto"."""
+    docs = {
+        "a.txt": [("Marie Dubois", "PERSON"), ("Paul Lefebvre", "PERSON")],
+        "b.txt": [("Dubois", "PERSON"), ("Lefebvre", "PERSON")],
+    }
+    out, _ = run(tmp_path, docs)
+    marie, paul = out["a.txt"]
+    assert marie.split()[1] != paul.split()[1]
+    assert out["b.txt"] == [marie.split()[1], paul.split()[1]]
+
+
+def test_variants_of_one_person_share_components(tmp_path: Path) -> None:
+    docs = {
+        "a.txt": [
+            ("Marie Dubois", "PERSON"),
+            ("Mme Dubois", "PERSON"),
+            ("DUBOIS Marie", "PERSON"),
+            ("Dubois, Marie", "PERSON"),
+            ("M. Dubois", "PERSON"),
+            ("Marie", "PERSON"),
+        ]
+    }
+    out, vault = run(tmp_path, docs)
+    full, mme, caps, comma, monsieur, alone = out["a.txt"]
+    given, family = full.split(" ")
+    assert mme == f"Mme {family}" and monsieur == f"M. {family}"
+    assert caps == f"{family.upper()} {given}"
+    assert comma == f"{family}, {given}"
+    assert alone == given
+    people = [e for e in entities(vault) if e["type"] == "PERSON"]
+    assert [p["original"] for p in people] == ["Dubois, Marie"] or len(people) == 1
+
+
+def test_ambiguous_surname_gets_the_shared_pseudonym(tmp_path: Path) -> None:
+    docs = {"a.txt": [("Marie Dubois", "PERSON"), ("Marc Dubois", "PERSON"), ("Dubois", "PERSON")]}
+    out, _ = run(tmp_path, docs)
+    marie, marc, alone = out["a.txt"]
+    assert marie.split()[1] == marc.split()[1] == alone
+    assert marie.split()[0] != marc.split()[0]
+
+
+def test_initials_follow_the_full_first_name(tmp_path: Path) -> None:
+    docs = {"a.txt": [("Jean-Pierre Martin", "PERSON"), ("J.-P. Martin", "PERSON")]}
+    out, _ = run(tmp_path, docs)
+    full, initials = out["a.txt"]
+    given, family = full.split(" ", 1)
+    expected = "-".join(p[0] + "." for p in given.split("-"))
+    assert initials == f"{expected} {family}"
+
+
+def test_places_and_organisations_group_and_keep_articles_and_legal_forms(tmp_path: Path) -> None:
+    docs = {
+        "a.txt": [
+            ("Lyon", "LOCATION"),
+            ("LYON", "LOCATION"),
+            ("à Lyon", "LOCATION"),
+            ("Renault SAS", "ORG"),
+            ("Renault", "ORG"),
+            ("Saint-Étienne", "LOCATION"),
+            ("Saint-Etienne", "LOCATION"),
+        ]
+    }
+    out, _ = run(tmp_path, docs)
+    lyon, caps, a_lyon, sas, bare, st1, st2 = out["a.txt"]
+    assert caps == lyon.upper() and a_lyon == f"à {lyon}"
+    assert sas == f"{bare} SAS"
+    assert st1 == st2
+    assert "Lyon" not in lyon and "Renault" not in bare
+
+
+def test_phone_written_two_ways_is_one_entity(tmp_path: Path) -> None:
+    docs = {
+        "a.txt": [
+            ("06 39 98 12 34", "PHONE"),
+            ("+33 6 39 98 12 34", "PHONE"),
+            ("Marie.Dubois@Exemple.fr", "EMAIL"),
+            ("marie.dubois@exemple.fr", "EMAIL"),
+        ]
+    }
+    out, vault = run(tmp_path, docs)
+    national, international, mail1, mail2 = out["a.txt"]
+    assert international.replace("+33 ", "0") == national and national != "06 39 98 12 34"
+    assert mail1.lower() == mail2
+    assert sorted(e["type"] for e in entities(vault)) == ["EMAIL", "PHONE"]
+
+
+def test_second_batch_reuses_the_vault(tmp_path: Path) -> None:
+    first, vault = run(tmp_path, {"a.txt": [("Marie Dubois", "PERSON"), ("Lyon", "LOCATION")]})
+    second, _ = run(
+        tmp_path,
+        {"b.txt": [("Mme Dubois", "PERSON"), ("Marie Dubois", "PERSON"), ("Lyon", "LOCATION")]},
+        vault,
+    )
+    given, family = first["a.txt"][0].split()
+    assert second["b.txt"] == [f"Mme {family}", f"{given} {family}", first["a.txt"][1]]
+    with Vault.open(vault, PASSPHRASE) as v:
+        runs = [json.loads(r) for (r,) in v.rows("SELECT record FROM runs ORDER BY id")]
+    assert runs[1]["entities_new"] == 0 and runs[1]["components_new"] == 0
+
+
+def test_feminine_title_and_first_name_keep_a_feminine_pseudonym(tmp_path: Path) -> None:
+    from twophase.assign.names import gender_of
+
+    docs = {
+        "a.txt": [
+            ("Marie Dubois", "PERSON"),
+            ("Paul Martin", "PERSON"),
+            ("Nathalie Roux", "PERSON"),
+            ("Jacques Blanc", "PERSON"),
+        ]
+    }
+    out, _ = run(tmp_path, docs)
+    genders = [gender_of(full.split()[0]) for full in out["a.txt"]]
+    assert genders == ["f", "m", "f", "m"]
+
+
+def test_tags_theme(tmp_path: Path) -> None:
+    docs = {"a.txt": [("Marie Dubois", "PERSON"), ("Lyon", "LOCATION"), ("Dubois", "PERSON")]}
+    out, _ = run(tmp_path, docs, theme="tags")
+    full, lyon, alone = out["a.txt"]
+    assert lyon.startswith("[LOCATION-") and alone.startswith("[PERSON-")
+    assert full.endswith(alone)
+
+
+# ------------------------------------------------------------------ properties
+
+GIVEN = ["Marie", "Marc", "Paul", "Claire", "Jean-Pierre", "Sophie", "Karim", "Élodie", "Anne"]
+FAMILY = [
+    "Dubois",
+    "Lefebvre",
+    "Martin",
+    "Le Goff",
+    "de La Fontaine",
+    "Nguyen-Lambert",
+    "Petit",
+    "Durand",
+    "Girard",
+    "Benali",
+]
+names = st.tuples(
+    st.sampled_from(GIVEN),
+    st.one_of(
+        st.sampled_from(FAMILY),
+        st.text(alphabet="bcdfglmnprstvaeiou", min_size=4, max_size=9).map(str.capitalize),
+    ),
+)
+forms = st.sampled_from(["full", "caps", "comma", "title", "family"])
+
+
+def surface(given: str, family: str, form: str) -> str:
+    return {
+        "full": f"{given} {family}",
+        "caps": f"{family.upper()} {given}",
+        "comma": f"{family}, {given}",
+        "title": f"Mme {family}",
+        "family": family,
+    }[form]
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    people=st.lists(names, min_size=1, max_size=12, unique=True),
+    picks=st.lists(st.tuples(st.integers(0, 11), forms), min_size=1, max_size=30),
+    seed=st.integers(0, 2**16),
+)
+def test_injective_consistent_and_order_independent(
+    tmp_path: Path, people: list[tuple[str, str]], picks: list[tuple[int, str]], seed: int
+) -> None:
+    people = [p for p in people if p[1].lower() not in {g.lower() for g in GIVEN}]
+    if not people:
+        return
+    mentions = [
+        (surface(*people[i % len(people)], form), i % len(people), form) for i, form in picks
+    ]
+    full = [(f"{g} {f}", "PERSON") for g, f in people]
+    docs = {"full.txt": full, "m.txt": [(s, "PERSON") for s, _, _ in mentions]}
+    base = Path(tempfile.mkdtemp(dir=tmp_path))
+    empty = base / "empty.db"
+    Vault.open(empty, PASSPHRASE, create=True, kdf=FAST).close()
+    shutil.copy(empty, base / "a.db")
+    shutil.copy(empty, base / "b.db")
+    out, vault = run(base, docs, base / "a.db")
+
+    # Component consistency: every form of a person renders from the same two components.
+    pseudo = {people[i]: tuple(out["full.txt"][i].split(" ", 1)) for i in range(len(people))}
+    real_family = {fold(f) for _, f in people}
+    for (text, idx, form), got in zip(mentions, out["m.txt"], strict=True):
+        g, f = pseudo[people[idx]]
+        assert got == surface(g, f, form) or (form == "caps" and got == f"{f.upper()} {g}")
+    # Injective: distinct real surnames and distinct real first names get distinct pseudonyms,
+    # and no pseudonym component is a real component of the batch.
+    fam_map = {fold(f): fold(pseudo[(g, f)][1]) for g, f in people}
+    giv_map = {fold(g): fold(pseudo[(g, f)][0]) for g, f in people}
+    assert len(set(fam_map.values())) == len(fam_map)
+    assert len(set(giv_map.values())) == len(giv_map)
+    reals = real_family | {fold(g) for g, _ in people}
+    assert not (set(fam_map.values()) | set(giv_map.values())) & reals
+    assert not set(fam_map.values()) & set(giv_map.values())
+
+    # Order independence: the same batch, documents and mentions shuffled, same vault state.
+    rng = random.Random(seed)
+    shuffled = {"m.txt": list(docs["m.txt"]), "full.txt": list(docs["full.txt"])}
+    order = list(range(len(shuffled["m.txt"])))
+    rng.shuffle(order)
+    shuffled["m.txt"] = [shuffled["m.txt"][i] for i in order]
+    again, vault_b = run(base, dict(reversed(list(shuffled.items()))), base / "b.db")
+    assert again["full.txt"] == out["full.txt"]
+    assert [again["m.txt"][order.index(i)] for i in range(len(order))] == out["m.txt"]
+    assert sorted(map(str, entities(vault))) == sorted(map(str, entities(vault_b)))
+
+
+def test_plan_holds_no_original_surface(tmp_path: Path) -> None:
+    work = tmp_path / "w"
+    batch(work, {"a.txt": [("Marie Dubois", "PERSON"), ("Lyon", "LOCATION")]})
+    assign(work, tmp_path / "v.db", PASSPHRASE, kdf=FAST)
+    raw = (work / "plan.msgpack").read_bytes()
+    assert b"Dubois" not in raw and b"Lyon" not in raw
+    assert msgpack.unpackb(raw)["schema"].startswith("twophase.plan/")
