@@ -252,7 +252,7 @@ def test_injective_consistent_and_order_independent(
     # Component consistency: every form of a person renders from the same two components.
     pseudo = {people[i]: tuple(out["full.txt"][i].split(" ", 1)) for i in range(len(people))}
     real_family = {fold(f) for _, f in people}
-    for (text, idx, form), got in zip(mentions, out["m.txt"], strict=True):
+    for (_, idx, form), got in zip(mentions, out["m.txt"], strict=True):
         g, f = pseudo[people[idx]]
         assert got == surface(g, f, form) or (form == "caps" and got == f"{f.upper()} {g}")
     # Injective: distinct real surnames and distinct real first names get distinct pseudonyms,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import msgpack
 
-from twophase.assign.normalize import fold, strip_accents
 from twophase.assign.names import Gender
+from twophase.assign.normalize import fold, strip_accents
 from twophase.assign.pseudonyms import Generator
 from twophase.assign.resolve import Component, EntityKey, Known
 from twophase.detect.recognizers import canonical
