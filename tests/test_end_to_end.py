@@ -294,3 +294,20 @@ def test_help_is_fast_and_every_command_has_an_example() -> None:
     rows = dict(line.split() for line in proc.stdout.splitlines())
     assert {"detect", "assign", "render", "all", "spans", "export"} <= set(rows)
     assert all(v == "True" for v in rows.values()), rows
+
+
+def test_ten_copies_of_each_example_render_identically(tmp_path: Path) -> None:
+    from tests.conftest import EXAMPLES
+
+    corpus = tmp_path / "copies"
+    for i in range(10):
+        shutil.copytree(EXAMPLES, corpus / f"copy{i:02d}")
+    twophase("all", corpus, "--out", tmp_path / "out", "--vault", tmp_path / "v.db",
+             "--model", MODEL)
+    out = tree(tmp_path / "out")
+    originals = tree(EXAMPLES)
+    assert len(out) == 10 * len(originals)
+    for rel in originals:
+        copies = {out[f"copy{i:02d}/{rel}"] for i in range(10)}
+        assert len(copies) == 1, rel
+        assert copies != {originals[rel]}
