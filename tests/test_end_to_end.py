@@ -302,8 +302,9 @@ def test_ten_copies_of_each_example_render_identically(tmp_path: Path) -> None:
     corpus = tmp_path / "copies"
     for i in range(10):
         shutil.copytree(EXAMPLES, corpus / f"copy{i:02d}")
-    twophase("all", corpus, "--out", tmp_path / "out", "--vault", tmp_path / "v.db",
-             "--model", MODEL)
+    twophase(
+        "all", corpus, "--out", tmp_path / "out", "--vault", tmp_path / "v.db", "--model", MODEL
+    )
     out = tree(tmp_path / "out")
     originals = tree(EXAMPLES)
     assert len(out) == 10 * len(originals)

@@ -1,7 +1,9 @@
 """The command line: parse options, call one library function, map errors to exit codes.
 
 Exit status: 0 every document succeeded; 1 some documents failed (reported by path and
-reason) and the rest were written; 2 the run could not start and nothing was written.
+reason) and the rest were written; 2 the run could not start and nothing was written;
+3 the leak check found known original surfaces still readable in some written documents
+(reported by path and count, never the text; it wins over 1).
 Heavy modules (spaCy, the vault) are imported inside the commands so `--help` is instant.
 """
 
@@ -25,7 +27,7 @@ app = App(
     version_flags=["--version"],
 )
 
-OK, SOME_FAILED, CANNOT_START = 0, 1, 2
+OK, SOME_FAILED, CANNOT_START, LEAKED = 0, 1, 2, 3
 
 Workers = Annotated[int | None, Parameter(help="Worker processes (default: one per core).")]
 Workdir = Annotated[Path, Parameter(help="Folder for sidecars and the plan (private: 0700).")]
@@ -36,6 +38,14 @@ PassFile = Annotated[
 Model = Annotated[str, Parameter(help="spaCy model package.")]
 Theme = Annotated[str, Parameter(help="Pseudonym theme of a new vault: neutral, fictional, tags.")]
 ExecutorSpec = Annotated[str, Parameter(help="local (default), dask-local, or dask://HOST:PORT.")]
+AllowFile = Annotated[
+    Path | None,
+    Parameter(help="Surfaces never pseudonymized, one a line (case and accents ignored)."),
+]
+DenyFile = Annotated[
+    Path | None,
+    Parameter(help="Surfaces always pseudonymized, one a line, optional TAB LABEL (PERSON)."),
+]
 
 
 def _passphrase(path: Path | None, *, confirm: bool = False) -> str:
@@ -82,13 +92,24 @@ def _callback(bar: Any) -> Any:
     return update
 
 
-def _report(failures: list[Any]) -> int:
+def _report(failures: list[Any], leaks: list[Any] | None = None) -> int:
+    for leak in leaks or []:
+        print(
+            f"leak: {leak.document}: {leak.count} known original surface(s) still readable",
+            file=sys.stderr,
+        )
     for failure in failures:
         print(f"failed: {failure.document}: {failure.reason}", file=sys.stderr)
     if failures:
         print(f"{len(failures)} document(s) failed; the others were processed.", file=sys.stderr)
-        return SOME_FAILED
-    return OK
+    if leaks:
+        print(
+            f"{len(leaks)} written document(s) still show known names; review them before "
+            "sharing, add the missed surfaces to a --deny list and run again.",
+            file=sys.stderr,
+        )
+        return LEAKED
+    return SOME_FAILED if failures else OK
 
 
 def _executor(spec: str, workers: int | None) -> Any:
@@ -105,12 +126,14 @@ def detect(
     workers: Workers = None,
     model: Model = "fr_core_news_md",
     executor: ExecutorSpec = "local",
+    allow: AllowFile = None,
+    deny: DenyFile = None,
 ) -> int:
     """Find the entities of every document; one sidecar per document in the workdir.
 
-    Documents already detected with the same bytes and detector are skipped.
+    Documents already detected with the same bytes, detector and lists are skipped.
 
-    Example: twophase detect corpus/ --workdir work/ --workers 2
+    Example: twophase detect corpus/ --workdir work/ --workers 2 --deny always.txt
     """
     from twophase.detect import detect as run
 
@@ -122,6 +145,8 @@ def detect(
             model=model,
             executor=_executor(executor, workers),
             progress=lambda d, t: cb("detect", d, t),
+            allow=allow,
+            deny=deny,
         )
     print(
         f"detect: {result.documents} documents ({result.detected} detected, "
@@ -166,29 +191,51 @@ def render(
     out: Annotated[Path, Parameter(help="Output folder; mirrors the input tree.")],
     workers: Workers = None,
     executor: ExecutorSpec = "local",
+    vault: Annotated[
+        Path | None,
+        Parameter(help="Record what was replaced in this vault, so `reverse` knows the outputs."),
+    ] = None,
+    passphrase_file: PassFile = None,
 ) -> int:
     """Write the pseudonymized documents from the plan.
 
-    A document changed since detect is refused; the others are written.
+    A document changed since detect is refused; the others are written. With --vault,
+    the replacements are sealed into the vault so that `twophase reverse` can undo them.
 
-    Example: twophase render --workdir work/ --out pseudonymized/
+    Example: TWOPHASE_PASSPHRASE=secret twophase render --workdir work/ --out pseudo/ --vault v.db
     """
     from twophase.render import render as run
 
     with _progress() as bar:
         cb = _callback(bar)
-        result = run(
-            workdir,
-            out,
-            executor=_executor(executor, workers),
-            progress=lambda d, t: cb("render", d, t),
-        )
+        if vault is not None:
+            from twophase.keyholder import render_recorded
+
+            result = render_recorded(
+                workdir,
+                out,
+                vault,
+                _passphrase(passphrase_file),
+                executor=_executor(executor, workers),
+                progress=lambda d, t: cb("render", d, t),
+            )
+        else:
+            print(
+                "render: no --vault, so `twophase reverse` will not know these outputs",
+                file=sys.stderr,
+            )
+            result = run(
+                workdir,
+                out,
+                executor=_executor(executor, workers),
+                progress=lambda d, t: cb("render", d, t),
+            )
     print(
         f"render: {result.rendered} of {result.documents} documents written "
         f"in {result.seconds:.1f} s",
         file=sys.stderr,
     )
-    return _report(result.failures)
+    return _report(result.failures, result.leaks)
 
 
 @app.command(name="all")
@@ -205,6 +252,8 @@ def all_(
     model: Model = "fr_core_news_md",
     theme: Theme = "neutral",
     executor: ExecutorSpec = "local",
+    allow: AllowFile = None,
+    deny: DenyFile = None,
 ) -> int:
     """Detect, assign and render in one run.
 
@@ -224,6 +273,8 @@ def all_(
             theme=theme,
             executor=_executor(executor, workers),
             progress=_callback(bar),
+            allow=allow,
+            deny=deny,
         )
     d, a, r = result.detect, result.assign, result.render
     print(
@@ -232,7 +283,7 @@ def all_(
         f"render {r.seconds:.1f} s)",
         file=sys.stderr,
     )
-    return _report(d.failures + a.failures + r.failures)
+    return _report(d.failures + a.failures + r.failures, r.leaks)
 
 
 @app.command
@@ -266,6 +317,196 @@ def export(*, vault: VaultPath, passphrase_file: PassFile = None) -> int:
     for line in run(vault, _passphrase(passphrase_file)):
         print(json.dumps(line, ensure_ascii=False))
     return OK
+
+
+KnownVault = Annotated[Path, Parameter(help="The encrypted vault file (must exist).")]
+
+
+@app.command
+def reverse(
+    inputs: list[Path],
+    *,
+    out: Annotated[Path, Parameter(help="Output folder for the originals (owner-only files).")],
+    vault: KnownVault,
+    passphrase_file: PassFile = None,
+) -> int:
+    """Re-identify pseudonymized documents: write back their original bytes, exactly.
+
+    Needs only the vault and the outputs. A document the vault does not know (edited, or
+    rendered without --vault) is reported and left out; entities erased by `forget`
+    stay pseudonymized.
+
+    Example: TWOPHASE_PASSPHRASE=secret twophase reverse pseudo/ --out originals/ --vault v.db
+    """
+    from twophase.keyholder import reverse as run
+
+    result = run(inputs, out, vault, _passphrase(passphrase_file))
+    partial = f" ({result.partial} keep forgotten entities pseudonymized)" if result.partial else ""
+    print(
+        f"reverse: {result.reversed} of {result.documents} documents restored{partial} "
+        f"in {result.seconds:.1f} s",
+        file=sys.stderr,
+    )
+    return _report(result.failures)
+
+
+@app.command
+def forget(
+    names: list[str],
+    *,
+    vault: KnownVault,
+    type_: Annotated[
+        str, Parameter(name="--type", help="PERSON (default), LOCATION, ORG, EMAIL, PHONE, ...")
+    ] = "PERSON",
+    passphrase_file: PassFile = None,
+) -> int:
+    """Erase a data subject's mapping (GDPR Art. 17); reverse then leaves it pseudonymized.
+
+    Give the full name as one argument. Name components that other entities still use
+    are kept (docs/security.md says what that implies); the others are deleted and their
+    pseudonyms never given again. The audit log records counts, never the name.
+
+    Example: TWOPHASE_PASSPHRASE=secret twophase forget --vault v.db "Marie Dubois"
+    """
+    from twophase.keyholder import forget as run
+
+    result = run(vault, _passphrase(passphrase_file), names, type_=type_)
+    for position in result.not_found:
+        print(f"forget: name #{position}: no such {type_.upper()} in the vault", file=sys.stderr)
+    print(
+        f"forget: {result.entities} entities erased, {result.components_erased} name "
+        f"components erased and retired, {result.components_kept} kept (shared), "
+        f"{result.documents_updated} document records updated",
+        file=sys.stderr,
+    )
+    return SOME_FAILED if result.not_found else OK
+
+
+@app.command
+def audit(
+    *,
+    vault: KnownVault,
+    json_: Annotated[bool, Parameter(name="--json", help="One JSON object per line.")] = False,
+) -> int:
+    """Show the vault's runs: when, which command, counts, tool and model versions.
+
+    The audit log holds no personal data and is read without the passphrase.
+
+    Example: twophase audit --vault v.db --json
+    """
+    from twophase.keyholder import audit as run
+
+    runs = run(vault)
+    if json_:
+        for entry in runs:
+            print(json.dumps(entry.as_json(), sort_keys=True))
+        return OK
+    print(_audit_table(runs))
+    return OK
+
+
+_AUDIT_COLUMNS = (
+    ("#", "id"),
+    ("started", "started"),
+    ("ended", "ended"),
+    ("command", "command"),
+    ("docs", "documents"),
+    ("mentions", "mentions"),
+    ("new", "entities_new"),
+    ("reused", "entities_reused"),
+    ("failed", "failures"),
+    ("tool", "tool_version"),
+)
+
+
+def _audit_table(runs: list[Any]) -> str:
+    rows = [[h for h, _ in _AUDIT_COLUMNS] + ["model", "other"]]
+    for entry in runs:
+        record = entry.as_json()
+        shown = {k for _, k in _AUDIT_COLUMNS} | {"detectors", "models", "input_hash"}
+        other = " ".join(f"{k}={v}" for k, v in sorted(record.items()) if k not in shown)
+        rows.append(
+            [str(record.get(k, "-")) for _, k in _AUDIT_COLUMNS]
+            + [",".join(entry.models) or "-", other or "-"]
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=False)) + "  " + r[-1]
+        for r in rows
+    )
+
+
+def _new_passphrase(path: Path | None) -> str:
+    if path is not None:
+        try:
+            return path.read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise UsageError(f"cannot read the passphrase file {path}: {exc.strerror}") from exc
+    env = os.environ.get("TWOPHASE_NEW_PASSPHRASE")
+    if env:
+        return env
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "no new passphrase: set TWOPHASE_NEW_PASSPHRASE or use --new-passphrase-file"
+        )
+    first = getpass.getpass("New vault passphrase: ")
+    if getpass.getpass("Again: ") != first:
+        raise UsageError("the two passphrases differ")
+    return first
+
+
+@app.command
+def rekey(
+    *,
+    vault: KnownVault,
+    passphrase_file: PassFile = None,
+    new_passphrase_file: Annotated[
+        Path | None,
+        Parameter(help="Read the new passphrase from this file (else $TWOPHASE_NEW_PASSPHRASE)."),
+    ] = None,
+) -> int:
+    """Change the vault's passphrase: the data key is re-wrapped, no row is re-encrypted.
+
+    Atomic: afterwards the vault opens with the new passphrase only. Copies of the vault
+    made before still open with the old one.
+
+    Example: TWOPHASE_PASSPHRASE=old TWOPHASE_NEW_PASSPHRASE=new twophase rekey --vault v.db
+    """
+    from twophase.keyholder import rekey as run
+
+    old = _passphrase(passphrase_file)
+    result = run(vault, old, _new_passphrase(new_passphrase_file))
+    print(
+        f"rekey: new passphrase set (Argon2id {result.kdf.memory_kib // 1024} MiB, "
+        f"{result.kdf.iterations} passes, {result.kdf.lanes} lanes)",
+        file=sys.stderr,
+    )
+    return OK
+
+
+@app.command
+def verify(*, vault: KnownVault, passphrase_file: PassFile = None) -> int:
+    """Check the vault's integrity: header, key, every row decrypts, every index holds.
+
+    Exit 0: intact; 1: damaged or tampered rows (listed, without content); 2: wrong
+    passphrase or not a twophase vault. Reads only.
+
+    Example: TWOPHASE_PASSPHRASE=secret twophase verify --vault v.db
+    """
+    from twophase.keyholder import verify as run
+
+    result = run(vault, _passphrase(passphrase_file))
+    for problem in result.problems:
+        print(f"verify: {problem}", file=sys.stderr)
+    kdf = result.kdf
+    print(
+        f"verify: schema {result.schema_version}, Argon2id {kdf.memory_kib // 1024} MiB "
+        f"{kdf.iterations} passes; {result.components} components, {result.entities} "
+        f"entities, {result.documents} documents, {result.retired} retired, "
+        f"{result.runs} runs: " + ("intact" if result.ok else f"{len(result.problems)} problem(s)"),
+        file=sys.stderr,
+    )
+    return OK if result.ok else SOME_FAILED
 
 
 def main(argv: list[str] | None = None) -> int:

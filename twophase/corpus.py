@@ -54,6 +54,10 @@ def discover(inputs: list[Path]) -> tuple[list[Source], list[Failure]]:
                 if path.is_symlink() and not path.resolve().is_relative_to(root):
                     failures.append(Failure(rel, "symbolic link leaving the input folder"))
                     continue
+                if path.exists() and not path.is_file():
+                    # A FIFO or device named *.txt would block or never end: never opened.
+                    failures.append(Failure(rel, "not a regular file"))
+                    continue
                 _add(found, Source(rel, str(root), str(path)))
     return sorted(found.values()), failures
 

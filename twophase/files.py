@@ -16,8 +16,21 @@ PRIVATE_FILE = 0o600
 
 
 def private_dir(path: Path) -> Path:
-    """Create `path` (and parents) if needed and make it owner-only."""
-    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    """Create `path` if needed, and every folder this creates, owner-only whatever the umask.
+
+    Folders that already existed are left as they are (they are the user's); a workdir is
+    made private by `private_workdir`.
+    """
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=PRIVATE_DIR, exist_ok=True)
+        os.chmod(folder, PRIVATE_DIR)
+    return path
+
+
+def private_workdir(path: Path) -> Path:
+    """A workdir holds personal data (sidecars carry surfaces): owner-only, even if it existed."""
+    private_dir(path)
     os.chmod(path, PRIVATE_DIR)
     return path
 

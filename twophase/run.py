@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,9 @@ from pathlib import Path
 from twophase.assign import AssignResult, assign_into
 from twophase.corpus import discover
 from twophase.detect import DEFAULT_MODEL, DetectResult, detect
+from twophase.detect.lists import read_lists
 from twophase.executors import Executor, LocalExecutor
+from twophase.keyholder import record_receipts
 from twophase.render import RenderResult, render
 from twophase.vault import KdfParams, Vault
 
@@ -49,9 +52,12 @@ def run_all(
     executor: Executor | None = None,
     kdf: KdfParams | None = None,
     progress: Progress | None = None,
+    allow: Path | None = None,
+    deny: Path | None = None,
 ) -> AllResult:
     """Detect, assign and render `inputs` into `out`; a temporary workdir is removed after."""
     discover(inputs)  # usage errors (missing input, name clash) before any heavy work
+    read_lists(allow, deny)  # and a bad --allow or --deny file, before the vault exists
     executor = executor or LocalExecutor()
     temporary = workdir is None
     work = Path(tempfile.mkdtemp(prefix="twophase-")) if workdir is None else workdir
@@ -65,9 +71,16 @@ def run_all(
                 model=model,
                 executor=executor,
                 progress=_phase(progress, "detect"),
+                allow=allow,
+                deny=deny,
             )
             assigned = assign_into(vault, work, command="all")
             rendered = render(work, out, executor=executor, progress=_phase(progress, "render"))
+            # A second, short transaction on the vault already open (the key is not derived
+            # again): what render replaced, sealed, so `reverse` needs no workdir.
+            record_receipts(
+                vault, rendered, command="all", started=time.time(), amend_last_run=True
+            )
         return AllResult(detected, assigned, rendered)
     finally:
         executor.close()

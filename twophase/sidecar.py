@@ -22,8 +22,8 @@ from twophase.files import private_dir, write_atomic
 from twophase.spans import Span
 
 MANIFEST_SCHEMA = "twophase.manifest/1"
-SIDECAR_SCHEMA = "twophase.sidecar/1"
-PLAN_SCHEMA = "twophase.plan/1"
+SIDECAR_SCHEMA = "twophase.sidecar/2"
+PLAN_SCHEMA = "twophase.plan/2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,11 @@ class Sidecar:
     sha256: str
     detector: str
     spans: tuple[Span, ...]
+    # Distinct tokens with a capital or a digit (twophase.words.vocabulary): assign only
+    # plans surface variants whose tokens occur in the batch.
+    words: tuple[str, ...] = ()
+    # Entries of the user's allow list found in this document: never propagated.
+    allow: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +59,23 @@ class DocumentPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class Variant:
+    """A known surface, replaced wherever it stands as a whole word and nothing planned is.
+
+    `text` is its rendering, `entity` the vault entity, `label` the entity's type.
+    """
+
+    surface: str
+    text: str
+    entity: int
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     vault_id: str
     documents: tuple[DocumentPlan, ...]
+    variants: tuple[Variant, ...] = ()  # sorted by surface, surfaces unique
 
 
 def _pack(obj: Any) -> bytes:
@@ -96,6 +115,8 @@ def write_sidecar(workdir: Path, sidecar: Sidecar) -> None:
                 "sha256": sidecar.sha256,
                 "detector": sidecar.detector,
                 "spans": spans,
+                "words": list(sidecar.words),
+                "allow": list(sidecar.allow),
             }
         ),
     )
@@ -106,7 +127,14 @@ def read_sidecar(workdir: Path, rel: str) -> Sidecar:
     obj = _unpack(path, SIDECAR_SCHEMA)
     try:
         spans = tuple(Span(int(a), int(b), str(c), str(d)) for a, b, c, d in obj["spans"])
-        sidecar = Sidecar(str(obj["document"]), str(obj["sha256"]), str(obj["detector"]), spans)
+        sidecar = Sidecar(
+            str(obj["document"]),
+            str(obj["sha256"]),
+            str(obj["detector"]),
+            spans,
+            tuple(str(w) for w in obj["words"]),
+            tuple(str(a) for a in obj["allow"]),
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise SidecarMismatch(f"{path}: malformed sidecar") from exc
     if sidecar.document != rel:
@@ -135,9 +163,12 @@ def write_plan(workdir: Path, plan: Plan) -> None:
         [d.document, d.sha256, [[r.start, r.end, r.text, r.entity] for r in d.replacements]]
         for d in plan.documents
     ]
+    variants = [[v.surface, v.text, v.entity, v.label] for v in plan.variants]
     write_atomic(
         workdir / "plan.msgpack",
-        _pack({"schema": PLAN_SCHEMA, "vault": plan.vault_id, "documents": docs}),
+        _pack(
+            {"schema": PLAN_SCHEMA, "vault": plan.vault_id, "documents": docs, "variants": variants}
+        ),
     )
 
 
@@ -155,7 +186,10 @@ def read_plan(workdir: Path) -> Plan:
             )
             for rel, sha, reps in obj["documents"]
         )
-        return Plan(str(obj["vault"]), documents)
+        variants = tuple(
+            Variant(str(s), str(t), int(e), str(lb)) for s, t, e, lb in obj["variants"]
+        )
+        return Plan(str(obj["vault"]), documents, variants)
     except (KeyError, TypeError, ValueError) as exc:
         raise SidecarMismatch(f"{path}: malformed plan") from exc
 

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import msgpack
 
+from twophase.assign import propagate
 from twophase.assign.mapping import Chooser, VaultIndex
+from twophase.assign.names import fold as loose_fold
 from twophase.assign.pseudonyms import Generator
 from twophase.assign.resolve import (
     Component,
@@ -33,6 +35,7 @@ from twophase.sidecar import (
     Plan,
     Replacement,
     Sidecar,
+    Variant,
     iter_sidecars,
     read_manifest,
     write_plan,
@@ -85,15 +88,17 @@ def assign_into(vault: Vault, workdir: Path, *, command: str = "assign") -> Assi
     pseudonyms, component_rows = _choose(vault, index, resolution)
     entity_ids, entity_rows = _entities(vault, index, resolution, pseudonyms)
 
-    def rendered(mention: Mention) -> str:
-        return render_pieces(resolution.mentions[mention].pieces, pseudonyms.__getitem__)
-
+    # Rendered once per distinct mention, not once per span: a batch repeats its names.
+    planned = {
+        m: (render_pieces(r.pieces, pseudonyms.__getitem__), entity_ids[r.entity])
+        for m, r in resolution.mentions.items()
+    }
     documents: list[DocumentPlan] = []
     for sidecar in present:
         reps = tuple(
-            Replacement(s.start, s.end, rendered(m), entity_ids[resolution.mentions[m].entity])
+            Replacement(s.start, s.end, p[0], p[1])
             for s in sidecar.spans
-            if (m := Mention(s.label, s.text)) in resolution.mentions
+            if (p := planned.get(Mention(s.label, s.text))) is not None
         )
         documents.append(DocumentPlan(sidecar.document, sidecar.sha256, reps))
     result = AssignResult(
@@ -123,7 +128,8 @@ def assign_into(vault: Vault, workdir: Path, *, command: str = "assign") -> Assi
         db.executemany("INSERT INTO components VALUES (?, ?, ?, ?, ?, ?, ?)", component_rows)
         db.executemany("INSERT INTO entities VALUES (?, ?, ?, ?, ?)", entity_rows)
         db.execute("INSERT INTO runs(record) VALUES (?)", (json.dumps(run, sort_keys=True),))
-    write_plan(workdir, Plan(vault.vault_id, tuple(documents)))
+    variants = _variants(vault, index, resolution, pseudonyms, entity_ids, present)
+    write_plan(workdir, Plan(vault.vault_id, tuple(documents), variants))
     return result
 
 
@@ -136,15 +142,20 @@ def _choose(
     """Pseudonyms of every component: decrypted if known, chosen and sealed if new."""
     pseudonyms: dict[Component, str] = {}
     new = []
-    for comp in resolution.components:
-        if index.has(comp):
+    # One keyed hash per component, shared with the chooser (a million of them at scale).
+    blinds = {comp: index.blind(comp.type, comp.normal) for comp in resolution.components}
+    for comp, real_blind in blinds.items():
+        if (comp.type, comp.kind, real_blind) in index.components:
             pseudonyms[comp] = index.pseudonym_of(comp)
         else:
-            new.append((index.blind(comp.type, comp.normal), comp))
+            new.append((real_blind, comp))
     # Keyed-hash order: independent of documents' order, and reveals nothing of the names.
     new.sort(key=lambda pair: (pair[1].type, pair[1].kind, pair[0]))
     chooser = Chooser(
-        index, Generator(vault.theme, vault.keys.generator_secret), resolution.components
+        index,
+        Generator(vault.theme, vault.keys.generator_secret),
+        resolution.components,
+        blinds,
     )
     rows: list[Row] = []
     next_id = vault.next_id("components")
@@ -173,8 +184,9 @@ def _entities(
     ids: dict[EntityKey, int] = {}
     rows: list[Row] = []
     next_id = vault.next_id("entities")
-    for key in sorted(resolution.displays, key=lambda k: (k.type, index.entity_blind(k))):
-        blind = index.entity_blind(key)
+    blinds = {key: index.entity_blind(key) for key in resolution.displays}
+    for key in sorted(blinds, key=lambda k: (k.type, blinds[k])):
+        blind = blinds[key]
         known = index.entities.get((key.type, blind))
         if known is not None:
             ids[key] = known
@@ -204,6 +216,39 @@ def _entities(
         ids[key] = next_id
         next_id += 1
     return ids, rows
+
+
+def _variants(
+    vault: Vault,
+    index: VaultIndex,
+    resolution: Resolution,
+    pseudonyms: dict[Component, str],
+    entity_ids: dict[EntityKey, int],
+    sidecars: list[Sidecar],
+) -> tuple[Variant, ...]:
+    """Every known surface of the batch and the vault, for batch-wide propagation.
+
+    Costs one decryption of every vault entity not in this batch (assign/propagate.py).
+    """
+    entity_of = {m: entity_ids[r.entity] for m, r in resolution.mentions.items()}
+    weights: dict[int, int] = {}
+    for sidecar in sidecars:
+        for span in sidecar.spans:
+            entity = entity_of.get(Mention(span.label, span.text))
+            if entity is not None:
+                weights[entity] = weights.get(entity, 0) + 1
+    vocabulary = frozenset(w for c in sidecars for w in c.words)
+    allow = frozenset(loose_fold(a) for c in sidecars for a in c.allow)
+    forms = list(propagate.forms_of(resolution.mentions, entity_of, weights))
+    forms += propagate.vault_forms(vault, index, set(entity_ids.values()), vocabulary)
+    known: dict[Component, str] = dict(pseudonyms)
+
+    def pseudonym(comp: Component) -> str:
+        if comp not in known:
+            known[comp] = index.pseudonym_of(comp)  # a vault entity this batch did not name
+        return known[comp]
+
+    return propagate.variants(forms, pseudonym, vocabulary, allow)
 
 
 def _iso(timestamp: float) -> str:

@@ -7,6 +7,8 @@ real name or component of any entity of the vault or the batch.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import msgpack
 
 from twophase.assign.names import Gender
@@ -61,7 +63,8 @@ class VaultIndex(Known):
         return self._blind(f"{key.type}/entity", key.key)
 
     def has(self, component: Component) -> bool:
-        return self._key(component) in self.components
+        # A first run asks this of every name in the batch: no keyed hash for an empty vault.
+        return bool(self.components) and self._key(component) in self.components
 
     def _key(self, component: Component) -> tuple[str, str, bytes]:
         return (component.type, component.kind, self.blind(component.type, component.normal))
@@ -71,6 +74,8 @@ class VaultIndex(Known):
         return self.vault.keys.open("components", "pseudo", cid, sealed).decode()
 
     def linked_entity(self, family: Component) -> EntityKey | None:
+        if not self.entities:  # no query per bare surname into an empty vault
+            return None
         rows = list(
             self.vault.rows(
                 "SELECT id, record FROM entities WHERE type = 'PERSON' AND link = ? LIMIT 2",
@@ -87,12 +92,22 @@ class VaultIndex(Known):
 class Chooser:
     """Picks each new component's pseudonym: first candidate that keeps the map injective."""
 
-    def __init__(self, index: VaultIndex, generator: Generator, batch_reals: set[Component]):
+    def __init__(
+        self,
+        index: VaultIndex,
+        generator: Generator,
+        batch_reals: set[Component],
+        blinds: Mapping[Component, bytes] | None = None,
+    ):
+        """`blinds`: the batch components' blind indexes, when the caller has them already."""
         self.index = index
         self.generator = generator
         self.taken = set(index.taken)
         for comp in batch_reals:
-            self.taken.add((comp.type, index.blind(comp.type, comp.normal)))
+            blind = blinds.get(comp) if blinds is not None else None
+            if blind is None:
+                blind = index.blind(comp.type, comp.normal)
+            self.taken.add((comp.type, blind))
         self.seq: dict[tuple[str, str], int] = {}
         for type_, kind, _ in index.components:
             self.seq[(type_, kind)] = self.seq.get((type_, kind), 0) + 1

@@ -15,17 +15,24 @@ from twophase.titles import leading_title
 _APOSTROPHES = str.maketrans({c: "'" for c in "’‘`´ʼ′"})
 _HYPHENS = str.maketrans({c: "-" for c in "‐‑‒–—―−"})
 _SPACES = re.compile(r"\s+")
+_SPACED_HYPHEN = re.compile(r"\s*-\s*")
 
 
 def fold(text: str) -> str:
     """NFC, one apostrophe, one hyphen, single spaces, case-folded."""
-    text = unicodedata.normalize("NFC", text).translate(_APOSTROPHES).translate(_HYPHENS)
+    # ASCII needs no composition and holds no typographic dash; "`" is its one apostrophe.
+    # The shortcuts matter: assign folds every token of a million names (docs/performance.md).
+    if not text.isascii() or "`" in text:
+        text = unicodedata.normalize("NFC", text).translate(_APOSTROPHES).translate(_HYPHENS)
     text = _SPACES.sub(" ", text).strip()
-    text = re.sub(r"\s*-\s*", "-", text)
+    if "-" in text:
+        text = _SPACED_HYPHEN.sub("-", text)
     return text.casefold()
 
 
 def strip_accents(text: str) -> str:
+    if text.isascii():  # nothing to decompose
+        return text
     decomposed = unicodedata.normalize("NFD", text)
     return unicodedata.normalize(
         "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
@@ -89,6 +96,8 @@ class PersonName:
 
 
 def _is_caps(token: str) -> bool:
+    if token.isascii() and not token.isupper():  # a lower-case letter, or no letter at all
+        return False
     if _INITIALS.match(token):
         return False
     letters = [c for c in token if c.isalpha()]
@@ -185,6 +194,12 @@ def core_of(surface: str) -> Core | None:
 
 def transfer_case(source: str, pseudonym: str) -> str:
     """Write `pseudonym` in the case style of `source`: CAPS stays CAPS, lower stays lower."""
+    if source.isascii():  # the same rule, without a list per call (ASCII letters are cased)
+        if source.islower():
+            return pseudonym.lower()
+        if source.isupper() and sum(c.isalpha() for c in source) >= 2:
+            return pseudonym.upper()
+        return pseudonym
     letters = [c for c in source if c.isalpha()]
     if len(letters) >= 2 and all(c.isupper() for c in letters):
         return pseudonym.upper()

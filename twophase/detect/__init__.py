@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from twophase.corpus import Failure, Source, discover
+from twophase.detect.lists import read_lists
 from twophase.detect.pipeline import DEFAULT_MODEL, fingerprint
 from twophase.detect.worker import Outcome, Task, run_task
 from twophase.errors import SidecarMismatch
 from twophase.executors import Executor, LocalExecutor, balanced_chunks
-from twophase.files import private_dir, sha256_hex
+from twophase.files import private_workdir, sha256_hex
 from twophase.sidecar import read_sidecar, write_manifest
 
 __all__ = ["DEFAULT_MODEL", "DetectResult", "detect"]
@@ -41,15 +42,22 @@ def detect(
     model: str = DEFAULT_MODEL,
     executor: Executor | None = None,
     progress: Progress | None = None,
+    allow: Path | None = None,
+    deny: Path | None = None,
 ) -> DetectResult:
-    """Detect entities in every document under `inputs`, writing sidecars to `workdir`."""
+    """Detect entities in every document under `inputs`, writing sidecars to `workdir`.
+
+    `allow` and `deny` are list files (detect/lists.py): surfaces never and always treated
+    as entities; their content is part of the detector fingerprint.
+    """
     started = time.perf_counter()
+    lists = read_lists(allow, deny)  # a bad list stops the run before any work
     own = executor is None
     executor = executor or LocalExecutor()
     sources, failures = discover(inputs)
-    private_dir(workdir)
+    private_workdir(workdir)
     write_manifest(workdir, sources)
-    expected = fingerprint(model)
+    expected = fingerprint(model, lists)
     pending: list[tuple[Source, int]] = []
     cached = 0
     for source in sources:
@@ -66,7 +74,7 @@ def detect(
     if pending:
         executor.preload_model(model)
         groups = balanced_chunks([size for _, size in pending], executor.workers * 4)
-        tasks = [Task(str(workdir), model, tuple(pending[i][0] for i in g)) for g in groups]
+        tasks = [Task(str(workdir), model, tuple(pending[i][0] for i in g), lists) for g in groups]
         try:
             for batch in executor.map_unordered(run_task, tasks):
                 outcomes.extend(batch)

@@ -1,19 +1,21 @@
-"""The detector: spaCy NER with only the components it needs, plus pattern recognizers.
+"""The detector: spaCy NER with only the components it needs, pattern recognizers, then
+context rules (detect/context.py) and the user's allow and deny lists (detect/lists.py).
 
 Invariant: the same text and the same fingerprint give the same spans, sorted and
-non-overlapping, PERSON spans without their titles.
+non-overlapping, PERSON spans without their titles. The fingerprint covers the model, the
+recognizers, this logic's version and the lists' content.
 """
 
 from __future__ import annotations
 
-import bisect
 import importlib.metadata
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from twophase.detect import recognizers
+from twophase.detect import context, recognizers
+from twophase.detect.lists import Lists
 from twophase.errors import UsageError
 from twophase.spans import Span
 from twophase.titles import leading_title
@@ -27,7 +29,8 @@ EXCLUDED = ("lemmatizer", "morphologizer", "attribute_ruler")
 PIECE_CHARS = 20_000
 # Small batches are 20-30% faster than the default on long documents (issue 6 measurements).
 BATCH_SIZE = 4
-DETECT_LOGIC = "2"
+# Bump when the spans a text gets can change for the same model and lists (sidecars redone).
+DETECT_LOGIC = "3"
 
 _LABELS = {"PER": "PERSON", "LOC": "LOCATION", "ORG": "ORG"}
 _EDGE = re.compile(r"^[\s\"'«»“”‘’(\[,;:.–-]+|[\s\"'«»“”‘’)\],;:–-]+$")
@@ -41,7 +44,7 @@ class Detector:
     model: str
     fingerprint: str
 
-    def detect(self, texts: Iterable[str]) -> Iterator[list[Span]]:
+    def detect(self, texts: Iterable[str], lists: Lists | None = None) -> Iterator[list[Span]]:
         """Spans of each text, in order."""
         for text in texts:
             pieces = list(split_pieces(text))
@@ -49,10 +52,10 @@ class Detector:
             docs = self.nlp.pipe((text[a:b] for a, b in pieces), batch_size=BATCH_SIZE)
             for (offset, _), doc in zip(pieces, docs, strict=True):
                 spans.extend(_ner_spans(text, doc, offset))
-            yield merge(recognizers.find_patterns(text), spans)
+            yield context.refine(text, recognizers.find_patterns(text), spans, lists)
 
 
-def fingerprint(model: str) -> str:
+def fingerprint(model: str, lists: Lists | None = None) -> str:
     """What the sidecars depend on, known without loading the model."""
     try:
         version = importlib.metadata.version(model)
@@ -60,14 +63,17 @@ def fingerprint(model: str) -> str:
         raise UsageError(
             f"spaCy model {model!r} is not installed; `pip install {model.replace('_', '-')}`"
         ) from exc
+    digest = lists.digest if lists is not None else ""
     return (
         f"{model}=={version}|exclude={','.join(EXCLUDED)}"
         f"|recognizers={recognizers.VERSION}:{','.join(recognizers.RECOGNIZERS)}"
-        f"|logic={DETECT_LOGIC}"
+        f"|logic={DETECT_LOGIC}|{context.world_lexicon_version()}"
+        + (f"|lists={digest}" if digest else "")
     )
 
 
 def load(model: str = DEFAULT_MODEL) -> Detector:
+    """The model with the fingerprint of detection without lists (see `fingerprint`)."""
     import spacy
 
     print_ = fingerprint(model)
@@ -120,18 +126,3 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     if tail and tail.start() > 0:
         end = start + tail.start()
     return start, end
-
-
-def merge(patterns: list[Span], ner: list[Span]) -> list[Span]:
-    """Pattern spans win over overlapping NER spans: a checksum beats a guess."""
-    taken = sorted(patterns)
-    ends = [s.end for s in taken]
-    result = list(taken)
-    for span in ner:
-        # Patterns do not overlap, so their ends are sorted too: the first pattern ending
-        # after this span starts is the only one that can overlap it first.
-        i = bisect.bisect_right(ends, span.start)
-        if i < len(taken) and taken[i].start < span.end:
-            continue
-        result.append(span)
-    return sorted(result)

@@ -7,15 +7,17 @@ use where the executor spawns).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from twophase.corpus import Failure, Source
-from twophase.detect.pipeline import Detector, load
+from twophase.detect.lists import Lists
+from twophase.detect.pipeline import Detector, fingerprint, load
 from twophase.errors import reason_of
 from twophase.files import sha256_hex
 from twophase.formats import format_for
 from twophase.sidecar import Sidecar, write_sidecar
+from twophase.words import marked_tokens, vocabulary
 
 _DETECTOR: Detector | None = None
 
@@ -37,6 +39,7 @@ class Task:
     workdir: str
     model: str
     sources: tuple[Source, ...]
+    lists: Lists = field(default_factory=Lists)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,15 +51,19 @@ class Outcome:
 
 def run_task(task: Task) -> list[Outcome]:
     detector = detector_for(task.model)
+    print_ = fingerprint(task.model, task.lists)
     outcomes: list[Outcome] = []
     for source in task.sources:
         try:
             data = Path(source.path).read_bytes()
             text = format_for(source.rel).extract(data)
-            (spans,) = detector.detect([text])
+            (spans,) = detector.detect([text], task.lists)
+            words = vocabulary(text)
+            present = set(words)
+            allow = tuple(a for a in task.lists.allow if marked_tokens(a) <= present)
             write_sidecar(
                 Path(task.workdir),
-                Sidecar(source.rel, sha256_hex(data), detector.fingerprint, tuple(spans)),
+                Sidecar(source.rel, sha256_hex(data), print_, tuple(spans), words, allow),
             )
             outcomes.append(Outcome(source.rel, len(text.split()), None))
         except Exception as exc:  # one bad document never sinks the batch

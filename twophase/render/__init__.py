@@ -1,5 +1,9 @@
 """Phase 3: rewrite every document from the plan, in parallel.
 
+Besides the planned replacements, known surfaces the detector missed are replaced too
+(render/propagate.py), and every output is checked for what is still readable
+(render/leaks.py).
+
 Invariant: a document is written only if its bytes are exactly those detect saw (else it
 is refused, the rest go on), and each output appears whole or not at all.
 """
@@ -9,28 +13,40 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from twophase.corpus import Failure, Source
 from twophase.errors import DocumentChanged, UsageError, reason_of
 from twophase.executors import Executor, LocalExecutor, balanced_chunks
 from twophase.files import sha256_hex, write_atomic
-from twophase.formats import Edit, format_for
+from twophase.formats import Edit, apply_edits, decode, format_for
+from twophase.render import leaks, propagate
+from twophase.render.leaks import LeakFinding
 from twophase.sidecar import DocumentPlan, read_manifest, read_plan
 
-__all__ = ["RenderResult", "render"]
+__all__ = ["Receipt", "RenderResult", "render"]
 
 Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
-    """What render did to one document, in output coordinates (for `reverse`)."""
+    """What render did to one document, in output coordinates (for `reverse`).
+
+    It holds personal data (`originals`): it goes from the worker to the main process,
+    which seals it into the vault, and is never written anywhere else.
+    """
 
     document: str
     output_sha256: str
     replacements: tuple[tuple[int, int, int], ...]  # (start, end, entity) in the output
+    # What `reverse` needs for the exact source bytes: the source text each replacement
+    # replaced (in the order of `replacements`), and how that text was encoded.
+    originals: tuple[str, ...] = ()
+    source_sha256: str = ""
+    encoding: str = "utf-8"
+    bom: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +57,15 @@ class RenderResult:
     seconds: float
     receipts: list[Receipt] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    # Documents written with known original surfaces still readable (render/leaks.py).
+    leaks: list[LeakFinding] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
 class _Task:
     out: str
     items: tuple[tuple[Source, DocumentPlan], ...]
+    workdir: str  # workers read the plan's surface variants from it, once per process
 
 
 def render(
@@ -68,9 +87,10 @@ def render(
     items = [(sources[d.document], d) for d in plan.documents if d.document in sources]
     sizes = [_size(s.path) for s, _ in items]
     groups = balanced_chunks(sizes, executor.workers * 4)
-    tasks = [_Task(str(out), tuple(items[i] for i in g)) for g in groups]
+    tasks = [_Task(str(out), tuple(items[i] for i in g), str(workdir)) for g in groups]
     receipts: list[Receipt] = []
     failures: list[Failure] = []
+    leaked: list[LeakFinding] = []
     written = 0
     try:
         for batch in executor.map_unordered(_render_task, tasks):
@@ -80,6 +100,8 @@ def render(
                 else:
                     receipts.append(result[0])
                     written += result[1]
+                    if result[2]:
+                        leaked.append(LeakFinding(result[0].document, result[2]))
             if progress:
                 progress(len(receipts) + len(failures), len(items))
     finally:
@@ -93,6 +115,7 @@ def render(
         seconds=time.perf_counter() - started,
         receipts=receipts,
         failures=sorted(failures, key=lambda f: f.document),
+        leaks=sorted(leaked, key=lambda f: f.document),
     )
 
 
@@ -103,32 +126,53 @@ def _size(path: str) -> int:
         return 0
 
 
-def _render_task(task: _Task) -> list[tuple[Receipt, int] | Failure]:
-    results: list[tuple[Receipt, int] | Failure] = []
+def _render_task(task: _Task) -> list[tuple[Receipt, int, int] | Failure]:
+    results: list[tuple[Receipt, int, int] | Failure] = []
+    matcher = propagate.matcher_of(Path(task.workdir))
     for source, doc in task.items:
         try:
-            results.append(_render_one(Path(task.out), source, doc))
+            results.append(_render_one(Path(task.out), source, doc, matcher))
         except Exception as exc:  # one bad document never sinks the batch
             results.append(Failure(source.rel, reason_of(exc)))
     return results
 
 
-def _render_one(out: Path, source: Source, doc: DocumentPlan) -> tuple[Receipt, int]:
+def _render_one(
+    out: Path, source: Source, doc: DocumentPlan, matcher: propagate.Matcher
+) -> tuple[Receipt, int, int]:
+    """Write one document; returns its receipt, its size and how many leaks it still has."""
     data = Path(source.path).read_bytes()
     if sha256_hex(data) != doc.sha256:
         raise DocumentChanged("changed since detect; run detect and assign again")
+    # Batch-wide propagation: known surfaces the detector missed in this document.
+    text = format_for(source.rel).extract(data)
+    doc = replace(doc, replacements=propagate.completed(text, doc.replacements, matcher))
     edits = [Edit(r.start, r.end, r.text) for r in doc.replacements]
     output = format_for(source.rel).rebuild(data, edits)
     target = out / doc.document
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(target, output, mode=0o666 & ~_umask())
+    # Plain text is the one format: its decoding policy says how offsets map to bytes.
+    decoded = decode(data)
     shifted: list[tuple[int, int, int]] = []
+    originals: list[str] = []
     delta = 0
     for r in sorted(doc.replacements, key=lambda r: r.start):
         start = r.start + delta
         shifted.append((start, start + len(r.text), r.entity))
+        originals.append(decoded.text[r.start : r.end])
         delta += len(r.text) - (r.end - r.start)
-    return Receipt(doc.document, sha256_hex(output), tuple(shifted)), len(output)
+    receipt = Receipt(
+        doc.document,
+        sha256_hex(output),
+        tuple(shifted),
+        originals=tuple(originals),
+        source_sha256=doc.sha256,
+        encoding=decoded.encoding,
+        bom=decoded.bom,
+    )
+    inserted = [(start, end) for start, end, _ in shifted]
+    return receipt, len(output), leaks.count_leaks(apply_edits(text, edits), inserted, matcher)
 
 
 def _umask() -> int:

@@ -7,7 +7,6 @@ touching a row.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import os
@@ -45,9 +44,17 @@ class KdfParams:
             raise VaultCorrupt(
                 "the vault header's key-derivation parameters are unreadable"
             ) from exc
-        if params.memory_kib < MIN_MEMORY_KIB or params.iterations < MIN_ITERATIONS:
+        if not params.strong_enough():
             raise VaultCorrupt("the vault header asks for a key derivation below the minimum")
         return params
+
+    def strong_enough(self) -> bool:
+        """At least OWASP's Argon2id minimum; a header asking for less is refused."""
+        return (
+            self.memory_kib >= MIN_MEMORY_KIB
+            and self.iterations >= MIN_ITERATIONS
+            and self.lanes >= 1
+        )
 
 
 def derive_kek(passphrase: str, salt: bytes, params: KdfParams) -> bytes:
@@ -61,18 +68,21 @@ def derive_kek(passphrase: str, salt: bytes, params: KdfParams) -> bytes:
     return kdf.derive(passphrase.encode("utf-8"))
 
 
-def _wrap_ad(vault_id: str) -> bytes:
-    return b"twophase/data-key/1|" + vault_id.encode()
+def _wrap_ad(vault_id: str, theme: str) -> bytes:
+    # The theme steers pseudonym choice and sits in clear in the header: binding it here
+    # means an edited theme cannot silently fork the mapping; the salt and KDF parameters
+    # need no binding, since changing them changes the KEK itself.
+    return f"twophase/data-key/1|{vault_id}|{theme}".encode()
 
 
-def wrap(kek: bytes, data_key: bytes, vault_id: str) -> bytes:
+def wrap(kek: bytes, data_key: bytes, vault_id: str, theme: str) -> bytes:
     nonce = os.urandom(NONCE)
-    return nonce + AESGCM(kek).encrypt(nonce, data_key, _wrap_ad(vault_id))
+    return nonce + AESGCM(kek).encrypt(nonce, data_key, _wrap_ad(vault_id, theme))
 
 
-def unwrap(kek: bytes, wrapped: bytes, vault_id: str) -> bytes:
+def unwrap(kek: bytes, wrapped: bytes, vault_id: str, theme: str) -> bytes:
     try:
-        return AESGCM(kek).decrypt(wrapped[:NONCE], wrapped[NONCE:], _wrap_ad(vault_id))
+        return AESGCM(kek).decrypt(wrapped[:NONCE], wrapped[NONCE:], _wrap_ad(vault_id, theme))
     except (InvalidTag, ValueError) as exc:
         raise WrongPassphrase("wrong passphrase for this vault") from exc
 
@@ -92,7 +102,8 @@ class Keys:
     def blind(self, namespace: str, value: str) -> bytes:
         """Keyed, deterministic lookup token: equal inputs, equal tokens; nothing else."""
         message = namespace.encode() + b"\x1f" + value.encode("utf-8", "surrogatepass")
-        return hmac.new(self._blind, message, hashlib.sha256).digest()[:BLIND_BYTES]
+        # One-shot hmac.digest: the same HMAC-SHA256, about twice as fast as hmac.new.
+        return hmac.digest(self._blind, message, "sha256")[:BLIND_BYTES]
 
     @staticmethod
     def _ad(table: str, column: str, row: int) -> bytes:

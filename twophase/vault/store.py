@@ -15,18 +15,23 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import apsw
 
-from twophase.errors import TwophaseError, VaultCorrupt, VaultLocked
+from twophase.errors import TwophaseError, UsageError, VaultCorrupt, VaultLocked
 from twophase.files import PRIVATE_FILE
 from twophase.vault.crypto import KdfParams, Keys, derive_kek, unwrap, wrap
 
 FORMAT = "twophase-vault"
 SCHEMA_VERSION = 1
+SALT_BYTES = 16
+HEADER_KEYS = frozenset(
+    {"format", "schema_version", "vault_id", "theme", "kdf", "salt", "data_key"}
+)
 log = logging.getLogger("twophase")
 
 _SCHEMA = """
@@ -53,7 +58,16 @@ CREATE TABLE entities(
 CREATE INDEX entities_link ON entities(link) WHERE link IS NOT NULL;
 CREATE TABLE retired(type TEXT NOT NULL, pseudo_blind BLOB NOT NULL,
                      PRIMARY KEY(type, pseudo_blind));
-CREATE TABLE documents(blind BLOB PRIMARY KEY, record BLOB NOT NULL);
+-- One row per rendered output and original: `blind` finds the rows of an output's hash,
+-- `variant` (output and source hashes) makes recording the same render twice a no-op
+-- while two different originals that rendered to the same bytes both stay known.
+CREATE TABLE documents(
+    id INTEGER PRIMARY KEY,
+    blind BLOB NOT NULL,
+    variant BLOB NOT NULL UNIQUE,
+    record BLOB NOT NULL
+);
+CREATE INDEX documents_blind ON documents(blind);
 CREATE TABLE runs(id INTEGER PRIMARY KEY, record TEXT NOT NULL);
 """
 
@@ -62,13 +76,21 @@ class Vault:
     """An open, unlocked, exclusively held vault."""
 
     def __init__(
-        self, path: Path, db: apsw.Connection, keys: Keys, meta: dict[str, bytes], lock_fd: int
+        self,
+        path: Path,
+        db: apsw.Connection,
+        data_key: bytes,
+        meta: dict[str, bytes],
+        lock_fd: int,
     ) -> None:
         self.path = path
         self.db = db
-        self.keys = keys
+        self.keys = Keys(data_key)
+        self.meta = meta  # the clear header: nothing personal, nothing secret
         self.vault_id = meta["vault_id"].decode()
         self.theme = meta["theme"].decode()
+        # Kept only so that `rekey` can re-wrap it; lives in the main process alone.
+        self._data_key = data_key
         self._lock_fd = lock_fd
 
     # -- opening -----------------------------------------------------------------------
@@ -88,31 +110,43 @@ class Vault:
         exists = path.exists() and path.stat().st_size > 0
         if not exists and not create:
             raise VaultCorrupt(f"no vault at {path}")
-        if not exists:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
-        else:
-            try:
-                fd = os.open(path, os.O_RDWR)
-            except OSError as exc:
-                raise VaultCorrupt(f"cannot open the vault {path}: {exc.strerror}") from exc
+        try:
+            fd = os.open(path, os.O_RDWR | (os.O_CREAT if create else 0), PRIVATE_FILE)
+        except OSError as exc:
+            raise VaultCorrupt(f"cannot open the vault {path}: {exc.strerror}") from exc
+        db: apsw.Connection | None = None
         try:
             _lock(fd, path, lock_timeout)
             try:
                 db = apsw.Connection(str(path))
                 db.setbusytimeout(int(lock_timeout * 1000))
-                db.execute("PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL;")
+                # One statement per call, each result read: apsw runs the statements of a
+                # script lazily, so after a pragma that returns a row the rest never ran.
+                # secure_delete: what `forget` deletes is overwritten, not left in free pages.
+                for pragma in ("journal_mode=DELETE", "synchronous=FULL", "secure_delete=ON"):
+                    list(db.execute(f"PRAGMA {pragma}"))
             except apsw.Error as exc:
                 raise VaultCorrupt(
                     f"{path} is not a twophase vault ({type(exc).__name__})"
                 ) from exc
-            if not exists or _is_empty(db):
-                meta = _create(db, passphrase, theme, kdf or KdfParams())
+            # Emptiness is judged only now, under the lock: two runs racing to create the
+            # same vault must not both write a schema.
+            if _is_empty(db):
+                if not create:
+                    raise VaultCorrupt(f"no vault at {path}")
+                os.fchmod(fd, PRIVATE_FILE)
+                meta, data_key = _create(db, passphrase, theme, kdf or KdfParams())
             else:
                 meta = _read_meta(db, path)
-            kek = derive_kek(passphrase, meta["salt"], KdfParams.from_json(meta["kdf"].decode()))
-            keys = Keys(unwrap(kek, meta["data_key"], meta["vault_id"].decode()))
-            return cls(path, db, keys, meta, fd)
+                params = KdfParams.from_json(meta["kdf"].decode())
+                kek = derive_kek(passphrase, meta["salt"], params)
+                data_key = unwrap(
+                    kek, meta["data_key"], meta["vault_id"].decode(), meta["theme"].decode()
+                )
+            return cls(path, db, data_key, meta, fd)
         except BaseException:
+            if db is not None:
+                db.close()
             os.close(fd)  # also releases the lock
             raise
 
@@ -134,16 +168,26 @@ class Vault:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
+        except apsw.Error as exc:  # disk full, I/O error: translated, never a traceback
+            self._rollback()
+            raise TwophaseError(
+                f"the vault could not be written ({type(exc).__name__}); it is unchanged"
+            ) from exc
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self._rollback()
             raise
         try:
             self.db.execute("COMMIT")
         except apsw.Error as exc:
-            self.db.execute("ROLLBACK")
+            self._rollback()
             raise TwophaseError(
                 f"the vault could not be written ({type(exc).__name__}); it is unchanged"
             ) from exc
+
+    def _rollback(self) -> None:
+        # SQLite may already have rolled back by itself (e.g. on SQLITE_FULL).
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
 
     def rows(self, sql: str, *args: Any) -> Iterator[tuple[Any, ...]]:
         try:
@@ -155,10 +199,90 @@ class Vault:
         (value,) = next(self.rows(f"SELECT coalesce(max(id), 0) + 1 FROM {table}"))
         return int(value)
 
+    # -- the key ---------------------------------------------------------------------------
 
-def _lock(fd: int, path: Path, timeout: float) -> None:
+    def rewrap(
+        self,
+        passphrase: str,
+        kdf: KdfParams | None = None,
+        *,
+        audit: Callable[[apsw.Connection], None] | None = None,
+    ) -> KdfParams:
+        """Wrap the same data key under a new passphrase and salt, in one transaction.
+
+        No row is re-encrypted: the rows are sealed under sub-keys of the data key, which
+        does not change. `audit` writes its record in the same transaction. Returns the
+        KDF parameters now in the header.
+        """
+        params = kdf or KdfParams.from_json(self.meta["kdf"].decode())
+        if not params.strong_enough():
+            raise UsageError("key-derivation parameters below the OWASP minimum")
+        salt = os.urandom(SALT_BYTES)
+        kek = derive_kek(passphrase, salt, params)
+        header = {
+            "salt": salt,
+            "kdf": params.to_json().encode(),
+            "data_key": wrap(kek, self._data_key, self.vault_id, self.theme),
+        }
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE meta SET value = ? WHERE key = ?", [(v, k) for k, v in header.items()]
+            )
+            if audit is not None:
+                audit(db)
+        self.meta.update(header)
+        return params
+
+
+@dataclass(frozen=True, slots=True)
+class ClearParts:
+    """What anyone holding the file can read: the header and the audit log."""
+
+    meta: dict[str, bytes]
+    runs: list[tuple[int, str]]
+
+
+@contextlib.contextmanager
+def clear_parts(path: Path, lock_timeout: float = 300.0) -> Iterator[ClearParts]:
+    """The vault's header and audit log, read without the key (nothing there is personal).
+
+    Read-only, under a shared lock: it waits for a run that is changing the vault, and
+    never blocks another reader.
+    """
+    if not (path.exists() and path.stat().st_size > 0):
+        raise VaultCorrupt(f"no vault at {path}")
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        raise VaultCorrupt(f"cannot open the vault {path}: {exc.strerror}") from exc
+    try:
+        _lock(fd, path, lock_timeout, shared=True)
+        try:
+            db = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
+        except apsw.Error as exc:
+            raise VaultCorrupt(f"{path} is not a twophase vault ({type(exc).__name__})") from exc
+        try:
+            try:
+                meta = _read_meta(db, path)
+                runs = [(int(i), str(r)) for i, r in db.execute("SELECT id, record FROM runs")]
+            except apsw.ReadOnlyError as exc:
+                # A hot journal: only a writer may roll it back, and this reader may not.
+                raise VaultCorrupt(
+                    f"{path}: an interrupted run left its journal; `twophase verify` recovers it"
+                ) from exc
+            except apsw.Error as exc:
+                raise VaultCorrupt(f"{path}: damaged vault ({type(exc).__name__})") from exc
+            yield ClearParts(meta, runs)
+        finally:
+            db.close()
+    finally:
+        os.close(fd)
+
+
+def _lock(fd: int, path: Path, timeout: float, *, shared: bool = False) -> None:
+    mode = (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB
+    try:
+        fcntl.flock(fd, mode)
         return
     except BlockingIOError:
         log.warning("waiting for another run to release the vault %s", path)
@@ -166,7 +290,7 @@ def _lock(fd: int, path: Path, timeout: float) -> None:
     while time.monotonic() < deadline:
         time.sleep(0.1)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, mode)
             return
         except BlockingIOError:
             continue
@@ -180,9 +304,13 @@ def _is_empty(db: apsw.Connection) -> bool:
         return False
 
 
-def _create(db: apsw.Connection, passphrase: str, theme: str, kdf: KdfParams) -> dict[str, bytes]:
+def _create(
+    db: apsw.Connection, passphrase: str, theme: str, kdf: KdfParams
+) -> tuple[dict[str, bytes], bytes]:
+    if not kdf.strong_enough():
+        raise UsageError("key-derivation parameters below the OWASP minimum")
     vault_id = str(uuid.uuid4())
-    salt = os.urandom(16)
+    salt = os.urandom(SALT_BYTES)
     data_key = os.urandom(32)
     meta = {
         "format": FORMAT.encode(),
@@ -191,7 +319,7 @@ def _create(db: apsw.Connection, passphrase: str, theme: str, kdf: KdfParams) ->
         "theme": theme.encode(),
         "kdf": kdf.to_json().encode(),
         "salt": salt,
-        "data_key": wrap(derive_kek(passphrase, salt, kdf), data_key, vault_id),
+        "data_key": wrap(derive_kek(passphrase, salt, kdf), data_key, vault_id, theme),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()).encode(),
     }
     db.execute("BEGIN IMMEDIATE")
@@ -202,7 +330,7 @@ def _create(db: apsw.Connection, passphrase: str, theme: str, kdf: KdfParams) ->
     except BaseException:
         db.execute("ROLLBACK")
         raise
-    return meta
+    return meta, data_key
 
 
 def _read_meta(db: apsw.Connection, path: Path) -> dict[str, bytes]:
@@ -219,7 +347,7 @@ def _read_meta(db: apsw.Connection, path: Path) -> dict[str, bytes]:
         raise VaultCorrupt(f"{path} is not a twophase vault")
     if meta.get("schema_version") != str(SCHEMA_VERSION).encode():
         raise VaultCorrupt(f"{path}: vault schema {meta.get('schema_version')!r} is not supported")
-    missing = {"vault_id", "theme", "kdf", "salt", "data_key"} - meta.keys()
+    missing = HEADER_KEYS - meta.keys()
     if missing:
         raise VaultCorrupt(f"{path}: vault header incomplete ({', '.join(sorted(missing))})")
     return meta

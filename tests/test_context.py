@@ -1,0 +1,223 @@
+"""Context rules on small French snippets: no model, the rules alone (detect/context.py)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from twophase.detect.context import refine
+from twophase.detect.lists import Lists
+from twophase.spans import Span
+
+
+def persons(
+    text: str, ner: list[Span] | None = None, patterns: list[Span] | None = None
+) -> list[str]:
+    return [s.text for s in refine(text, patterns or [], ner or []) if s.label == "PERSON"]
+
+
+def labelled(text: str, ner: list[Span] | None = None) -> list[tuple[str, str]]:
+    return [(s.label, s.text) for s in refine(text, [], ner or [])]
+
+
+def model(text: str, surface: str, label: str = "PERSON") -> Span:
+    start = text.index(surface)
+    return Span(start, start + len(surface), label, surface)
+
+
+def test_a_title_announces_a_name_and_stays_outside_the_span() -> None:
+    text = "Réunion avec M. Jean-Baptiste de Villiers, Mme Dubois et Dr Martin."
+    assert persons(text) == ["Jean-Baptiste de Villiers", "Dubois", "Martin"]
+
+
+def test_a_title_in_capitals_takes_the_name_not_the_sentence() -> None:
+    assert persons("M. DUBOIS N'A PAS RENDU SON BADGE.") == ["DUBOIS"]
+
+
+def test_a_title_before_a_function_is_no_name() -> None:
+    assert persons("Monsieur le Maire ouvre la séance. Madame, Monsieur, bonjour.") == []
+
+
+def test_speaker_turns_are_names_and_roles_are_not() -> None:
+    text = (
+        "GAUTHIER : Bonjour.\nLEFÈVRE : Oui.\nGAUTHIER : Et alors ?\nLEFÈVRE : Non.\n"
+        "ENQUÊTEUR : Merci.\nQ : Oui ?\nR : Non.\nMarie Dubois : Au revoir.\n"
+    )
+    assert persons(text) == ["GAUTHIER", "LEFÈVRE", "GAUTHIER", "LEFÈVRE", "Marie Dubois"]
+
+
+def test_name_fields_and_role_fields() -> None:
+    text = "Nom : Dubois\nPrénom : Marie\nEnquêtrice : K. Benali (Lumen)\nDate : 3 mars\n"
+    assert persons(text) == ["Dubois", "Marie", "K. Benali"]
+
+
+def test_a_company_in_a_client_field_is_no_person() -> None:
+    assert persons("**Client :** Transports Rhodaniens SA\n") == []
+
+
+def test_mail_headers_with_outlook_order_and_service_mailboxes() -> None:
+    text = (
+        "De : Marie Dubois <m@x.fr>\n"
+        "À : Dubois, Marie <a@b.fr>; Martin, Jean-Pierre <c@d.fr>\n"
+        "Cc : Support Informatique <s@x.fr>\n"
+        "Objet : RE: Facture\n"
+    )
+    assert persons(text) == ["Marie Dubois", "Dubois, Marie", "Martin, Jean-Pierre"]
+
+
+def test_signature_after_a_closing_and_before_a_job_title() -> None:
+    text = (
+        "Merci de votre retour.\n\nBien cordialement,\n\nLucie Marchand\nTechnicienne Support\n\n"
+        "Hendrik\n\nHendrik Van der Berg\nDirecteur Commercial\n"
+    )
+    found = persons(text, [model(text, "Hendrik Van der Berg")])
+    assert found == ["Lucie Marchand", "Hendrik", "Hendrik Van der Berg"]
+
+
+def test_a_name_above_an_address_is_a_letterhead() -> None:
+    text = "Thi Mai Nguyen\n9 rue des Tanneurs, 38000 Grenoble\n\nMadame, Monsieur,\n"
+    address = model(text, "9 rue des Tanneurs, 38000 Grenoble", "ADDRESS")
+    assert persons(text, patterns=[address]) == ["Thi Mai Nguyen"]
+
+
+def test_capitals_next_to_a_first_name() -> None:
+    text = "Étaient là DUBOIS Marie, NGUYEN-LAMBERT Sophie et Pierre LE GOFF."
+    assert persons(text) == ["DUBOIS Marie", "NGUYEN-LAMBERT Sophie", "Pierre LE GOFF"]
+
+
+def test_family_comma_given_lines_in_an_attendee_list() -> None:
+    text = (
+        "PRÉSENTS\nde Villiers, Jean-Baptiste — Président\n"
+        "Van der Berg, Hendrik — Directeur Commercial\n"
+    )
+    assert persons(text) == ["de Villiers, Jean-Baptiste", "Van der Berg, Hendrik"]
+
+
+def test_a_role_after_the_comma_is_not_a_given_name() -> None:
+    text = "Animateur : GAUTHIER Pierre-Yves, Chargé de Mission Mobilité\n"
+    assert persons(text) == ["GAUTHIER Pierre-Yves"]
+
+
+def test_table_columns_headed_nom_and_societe() -> None:
+    text = (
+        "| Nom | Fonction | Organisation |\n|---|---|---|\n"
+        "| Anne de La Fontaine | DRH | Transports Rhodaniens |\n\n"
+        "DATE ; NOM PRÉNOM ; SOCIÉTÉ\n15/04 ; DA SILVA JOÃO ; ALPES INDUSTRIE\n"
+        "19/04 ; MARTIN (LIVREUR) ; CERTIFALP\n"
+    )
+    assert labelled(text) == [
+        ("PERSON", "Anne de La Fontaine"),
+        ("ORG", "Transports Rhodaniens"),
+        ("PERSON", "DA SILVA JOÃO"),
+        ("ORG", "ALPES INDUSTRIE"),
+        ("PERSON", "MARTIN"),
+        ("ORG", "CERTIFALP"),
+    ]
+
+
+def test_model_spans_are_cut_at_line_breaks_pipes_and_greetings() -> None:
+    text = "Bonjour Marie,\nJ.-P. Martin\nDirecteur\n| Jean-Pierre Martin | DRH |\n"
+    ner = [
+        model(text, "Bonjour Marie"),
+        model(text, "J.-P. Martin\nDirecteur"),
+        model(text, "Jean-Pierre Martin | DRH"),
+    ]
+    assert persons(text, ner) == ["Marie", "J.-P. Martin", "Jean-Pierre Martin"]
+
+
+def test_header_letters_and_field_words_are_not_places() -> None:
+    text = "Q : Où habitez-vous ?\nR : À Lyon.\nCc : personne\n"
+    ner = [
+        model(text, "Q", "LOCATION"),
+        model(text, "Cc", "LOCATION"),
+        model(text, "Lyon", "LOCATION"),
+    ]
+    assert labelled(text, ner) == [("LOCATION", "Lyon")]
+
+
+def test_job_titles_headings_and_line_start_words_are_not_persons() -> None:
+    text = (
+        "Le Directeur Commercial présente. Le Président conclut.\n"
+        "PROJET MOBILITÉS DOUCES\nRédactrice : Marie Dubois\n"
+    )
+    ner = [
+        model(text, "Directeur Commercial"),
+        model(text, "Le Président"),
+        model(text, "PROJET MOBILITÉS DOUCES"),
+        model(text, "Rédactrice"),
+    ]
+    assert persons(text, ner) == ["Marie Dubois"]
+
+
+def test_a_heading_in_capitals_stays_a_name_when_the_lexicon_vouches_for_it() -> None:
+    text = "RELU PAR PIERRE-YVES GAUTHIER LE 3 AVRIL\n"
+    assert persons(text, [model(text, "PIERRE-YVES GAUTHIER")]) == ["PIERRE-YVES GAUTHIER"]
+
+
+def test_a_first_name_of_the_lexicon_inside_a_sentence() -> None:
+    text = "Hier, j'ai vu Pierre au marché. La pierre est lourde. Il habite rue Victor Hugo."
+    assert persons(text) == ["Pierre"]
+
+
+def test_a_role_noun_announces_a_name() -> None:
+    text = "Le ministre Choiseul, le ministre des Finances et le général de Gaulle."
+    assert persons(text) == ["Choiseul", "de Gaulle"]
+
+
+def test_a_verb_before_its_pronoun_is_no_place() -> None:
+    text = "Pouvez-vous venir ?"
+    assert labelled(text, [model(text, "Pouvez", "LOCATION")]) == []
+
+
+def test_a_model_place_made_of_a_first_name_and_a_family_name_is_a_person() -> None:
+    text = "Elle a rencontré Rose Lefèvre hier."
+    assert labelled(text, [model(text, "Rose Lefèvre", "LOCATION")]) == [("PERSON", "Rose Lefèvre")]
+
+
+def test_patterns_win_over_context_and_model() -> None:
+    text = "Contact : Marie Dubois <marie.dubois@exemple.fr>"
+    email = model(text, "marie.dubois@exemple.fr", "EMAIL")
+    spans = refine(text, [email], [model(text, "Marie Dubois <marie.dubois", "PERSON")])
+    assert [(s.label, s.text) for s in spans] == [
+        ("PERSON", "Marie Dubois"),
+        ("EMAIL", "marie.dubois@exemple.fr"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "\n\n\n",
+        "M.",
+        "Mme ",
+        "De :",
+        "| Nom |\n|",
+        "NOM ; PRÉNOM\n;;;\n",
+        "Bonjour ,",
+        "--\n\n",
+        "M. d'",
+    ],
+)
+def test_odd_inputs_give_valid_spans(text: str) -> None:
+    for span in refine(text, [], [], Lists()):
+        assert text[span.start : span.end] == span.text
+        assert span.start < span.end
+
+
+def test_result_is_sorted_and_non_overlapping() -> None:
+    text = (
+        "De : Marie Dubois <m@x.fr>\nBonjour M. Van der Berg,\nDUBOIS Marie : oui\n"
+        "Nom : Dubois, Marie\n"
+    )
+    spans = refine(text, [], [model(text, "Marie Dubois"), model(text, "Van der Berg")])
+    assert spans == sorted(spans)
+    assert all(a.end <= b.start for a, b in itertools.pairwise(spans))
+
+
+def test_a_model_span_cut_inside_a_compound_name_is_widened() -> None:
+    # Found by the render leak check on WikiNEuRal: "François-" stayed readable.
+    text = "Il a vu François-Xavier Dupont et Sophie Nguyen-Lambert hier."
+    ner = [model(text, "Xavier Dupont"), model(text, "Sophie Nguyen")]
+    assert persons(text, ner) == ["François-Xavier Dupont", "Sophie Nguyen-Lambert"]

@@ -1,0 +1,163 @@
+"""Executors: balanced chunks, the local fork pool, a local Dask cluster, resumed detection.
+
+Same results whatever runs the chunks: one process, a fork pool, or Dask workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import EXAMPLES, MODEL, PASSPHRASE, write_corpus
+from tests.test_end_to_end import copy, tree, twophase
+from twophase.executors import LocalExecutor, balanced_chunks, make_executor
+
+# ----------------------------------------------------------------- balanced_chunks
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 10**7), max_size=200), st.integers(1, 64))
+def test_balanced_chunks_take_every_index_once_and_balance_within_one_item(
+    sizes: list[int], chunks: int
+) -> None:
+    groups = balanced_chunks(sizes, chunks)
+    flat = [i for g in groups for i in g]
+    assert sorted(flat) == list(range(len(sizes)))
+    assert len(groups) == min(chunks, len(sizes))
+    assert all(groups)
+    if not sizes:
+        return
+    # Each document counts at least 1 (an empty file still costs a task).
+    loads = [sum(max(1, sizes[i]) for i in g) for g in groups]
+    assert max(loads) - min(loads) <= max(max(1, s) for s in sizes)
+    assert loads == sorted(loads, reverse=True)  # heaviest chunk handed out first
+    for g in groups:  # largest document first inside a chunk
+        assert [sizes[i] for i in g] == sorted((sizes[i] for i in g), reverse=True)
+
+
+def test_balanced_chunks_put_the_one_huge_document_alone() -> None:
+    groups = balanced_chunks([100, 1, 1, 1, 1, 1, 1, 1], 2)
+    assert groups == [[0], [1, 2, 3, 4, 5, 6, 7]]
+
+
+# ----------------------------------------------------------------- local pool
+
+
+def _square_and_pid(x: int) -> tuple[int, int]:
+    return x * x, os.getpid()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_local_executor_gives_the_same_results_with_1_and_2_workers(workers: int) -> None:
+    items = list(range(50))
+    with LocalExecutor(workers) as executor:
+        results = list(executor.map_unordered(_square_and_pid, items))
+    assert sorted(r for r, _ in results) == [x * x for x in items]
+    pids = {pid for _, pid in results}
+    if workers == 1:
+        assert pids == {os.getpid()}  # in-process: no pool, no fork
+    else:
+        assert os.getpid() not in pids
+
+
+def test_local_executor_is_reusable_across_phases_and_closes() -> None:
+    executor = LocalExecutor(2)
+    executor.start()
+    first = sorted(r for r, _ in executor.map_unordered(_square_and_pid, range(10)))
+    second = sorted(r for r, _ in executor.map_unordered(_square_and_pid, range(10, 20)))
+    executor.close()
+    assert first == [x * x for x in range(10)]
+    assert second == [x * x for x in range(10, 20)]
+    assert not executor.started
+
+
+def test_make_executor_refuses_an_unknown_spec() -> None:
+    from twophase.errors import UsageError
+
+    assert isinstance(make_executor(None, 3), LocalExecutor)
+    with pytest.raises(UsageError):
+        make_executor("ray://somewhere", 2)
+
+
+# ----------------------------------------------------------------- Dask
+
+
+def test_all_on_a_local_dask_cluster_gives_the_same_bytes(tmp_path: Path) -> None:
+    """`all` with 2 Dask worker processes writes exactly what the default pool writes."""
+    pytest.importorskip("distributed")
+    from twophase.vault import Vault
+
+    empty = tmp_path / "vault0.db"
+    Vault.open(empty, PASSPHRASE, create=True).close()
+    common = ("--model", MODEL, "--workers", "2")
+    twophase("all", EXAMPLES, "--out", tmp_path / "pool", "--vault", copy(empty, "a.db"), *common)
+    twophase(
+        "all",
+        EXAMPLES,
+        "--out",
+        tmp_path / "dask",
+        "--vault",
+        copy(empty, "b.db"),
+        "--executor",
+        "dask-local",
+        *common,
+    )
+    pool, dask = tree(tmp_path / "pool"), tree(tmp_path / "dask")
+    assert sorted(pool) == sorted(tree(EXAMPLES))
+    assert pool == dask
+    exports = [twophase("export", "--vault", tmp_path / n).stdout for n in ("a.db", "b.db")]
+    assert exports[0] == exports[1]
+
+
+# ----------------------------------------------------------------- resuming
+
+
+def _spans(work: Path) -> list[dict[str, object]]:
+    lines = twophase("spans", "--workdir", work).stdout.splitlines()
+    return sorted((json.loads(line) for line in lines), key=lambda d: str(d["document"]))
+
+
+def test_detect_killed_then_resumed_with_other_workers_equals_one_clean_run(
+    tmp_path: Path,
+) -> None:
+    """Killed mid-batch with 2 workers, finished with 1: the sidecars of one clean run."""
+    base = (EXAMPLES / "entretiens" / "entretien-01.txt").read_text(encoding="utf-8")
+    docs = {f"lot/d{i:02d}.txt": f"Pièce {i}.\n" + base * 3 for i in range(24)}
+    corpus = write_corpus(tmp_path / "corpus", docs)
+    work = tmp_path / "work"
+    env = {**os.environ, "TWOPHASE_PASSPHRASE": PASSPHRASE}
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "twophase.cli", "detect", str(corpus)),
+            *("--workdir", str(work), "--model", MODEL, "--workers", "2"),
+        ],
+        env=env,
+        start_new_session=True,  # the pool's workers die with it
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    sidecars = work / "sidecars"
+    while time.monotonic() < deadline and proc.poll() is None:
+        if sidecars.exists() and len(list(sidecars.rglob("*.msgpack"))) >= 3:
+            break
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = len(list(sidecars.rglob("*.msgpack")))
+    if done == len(docs):
+        pytest.skip("detect finished before it could be interrupted")
+    assert done >= 3
+    resumed = twophase("detect", corpus, "--workdir", work, "--model", MODEL, "--workers", "1")
+    assert f"{len(docs) - done} detected, {done} unchanged" in resumed.stderr
+    twophase("detect", corpus, "--workdir", tmp_path / "clean", "--model", MODEL)
+    assert _spans(work) == _spans(tmp_path / "clean")

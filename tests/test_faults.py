@@ -1,0 +1,441 @@
+"""Issue 7: nothing lost under faults and bad input, each scenario on the real CLI."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import msgpack
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import MODEL, PASSPHRASE, write_corpus
+from tests.test_end_to_end import DOCS, copy, tree, twophase
+from twophase.corpus import Source
+from twophase.errors import SidecarMismatch
+from twophase.files import private_dir, sha256_hex
+from twophase.sidecar import (
+    SIDECAR_SCHEMA,
+    Sidecar,
+    read_plan,
+    read_sidecar,
+    sidecar_path,
+    write_manifest,
+    write_sidecar,
+)
+from twophase.spans import Span
+from twophase.vault import Vault
+
+
+def cli(*args: str | Path) -> list[str]:
+    return [sys.executable, "-m", "twophase.cli", *map(str, args)]
+
+
+ENV = {**os.environ, "TWOPHASE_PASSPHRASE": PASSPHRASE}
+
+
+# ----------------------------------------------------------------- bad documents
+
+
+def test_bad_documents_are_each_processed_or_reported(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("Secret de Marie Dubois.\n")
+    corpus = write_corpus(
+        tmp_path / "corpus",
+        {
+            **DOCS,
+            "binaire.txt": bytes(range(256)) * 4,
+            "nul.txt": b"Marie Dubois\x00 est l\x00",
+            "invalide-utf8.txt": b"R\xe9union \xe0 Lyon avec Marie Dubois.\n",
+            "utf16.txt": "\ufeffRéunion avec Marie Dubois à Lyon.\n".encode("utf-16"),
+            "latin1.txt": "Réunion avec Marie Dubois à Lyon.\n".encode("latin-1"),
+            "vide.txt": b"",
+            "ligne longue.txt": ("Marie Dubois " + "x" * 2_000_000 + "\n").encode(),
+            "accentué é/nom avec\nretour.txt": "Paul Lefebvre à Lyon.\n",
+        },
+    )
+    (corpus / "lien-sortant.txt").symlink_to(outside)
+    (corpus / "lien-cassé.txt").symlink_to(corpus / "absent.txt")
+    os.mkfifo(corpus / "tube.txt")
+    proc = twophase(
+        "all",
+        corpus,
+        "--out",
+        tmp_path / "out",
+        "--vault",
+        tmp_path / "v.db",
+        "--model",
+        MODEL,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for word in ("Marie", "Dubois", "Secret", "Lyon"):
+        assert word not in proc.stderr
+    reported = {
+        line.split(": ")[1] for line in proc.stderr.splitlines() if line.startswith("failed: ")
+    }
+    assert {"binaire.txt", "nul.txt", "lien-sortant.txt", "lien-cassé.txt", "tube.txt"} <= reported
+    out = tree(tmp_path / "out")
+    for rel in (
+        *DOCS,
+        "invalide-utf8.txt",
+        "utf16.txt",
+        "latin1.txt",
+        "vide.txt",
+        "ligne longue.txt",
+        "accentué é/nom avec\nretour.txt",
+    ):
+        assert rel in out, rel
+        assert b"Dubois" not in out[rel] and "Dubois".encode("utf-16-le") not in out[rel]
+    assert out["utf16.txt"].startswith(b"\xff\xfe")
+    assert out["vide.txt"] == b""
+    assert "lien-sortant.txt" not in out
+
+
+@pytest.mark.slow
+def test_a_50_mb_document_is_processed(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    line = "Rapport de Marie Dubois, " + "x" * 974 + "\n"
+    (corpus / "gros.txt").write_text(line * 50_000)
+    twophase(
+        "all",
+        corpus,
+        "--out",
+        tmp_path / "out",
+        "--vault",
+        tmp_path / "v.db",
+        "--model",
+        MODEL,
+        "--workers",
+        "1",
+    )
+    out = (tmp_path / "out" / "gros.txt").read_bytes()
+    assert b"Dubois" not in out and out.count(b"\n") == 50_000
+
+
+# ------------------------------------------------------------------- crashes
+
+
+def synthetic_batch(workdir: Path, people: int, seed: int = 7) -> None:
+    """Sidecars for `people` distinct persons, so assign has real work to be killed in."""
+    rng = random.Random(seed)
+    private_dir(workdir)
+    sources = []
+    for d in range(people // 50):
+        spans, pos = [], 0
+        for _ in range(50):
+            given = "".join(rng.choice("bcdlmnprstv") + rng.choice("aeiou") for _ in range(3))
+            family = "".join(rng.choice("bcdlmnprstv") + rng.choice("aeiou") for _ in range(4))
+            name = f"{given.capitalize()} {family.capitalize()}"
+            spans.append(Span(pos, pos + len(name), "PERSON", name))
+            pos += len(name) + 1
+        rel = f"d{d:05d}.txt"
+        write_sidecar(workdir, Sidecar(rel, "0" * 64, "synthetic", tuple(spans)))
+        sources.append(Source(rel, "/nowhere", f"/nowhere/{rel}"))
+    write_manifest(workdir, sources)
+
+
+def vault_state(path: Path) -> tuple[int, int, int]:
+    with Vault.open(path, PASSPHRASE) as vault:
+        return tuple(  # type: ignore[return-value]
+            next(vault.rows(f"SELECT count(*) FROM {t}"))[0]
+            for t in ("components", "entities", "runs")
+        )
+
+
+def test_sigkill_during_assign_leaves_the_vault_unchanged_or_complete(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    synthetic_batch(work, 6000)
+    empty = tmp_path / "empty.db"
+    Vault.open(empty, PASSPHRASE, create=True).close()
+    reference = copy(empty, "reference.db")
+    subprocess.run(
+        cli("assign", "--workdir", work, "--vault", reference),
+        env=ENV,
+        check=True,
+        capture_output=True,
+    )
+    expected_plan = read_plan(work)
+    full = vault_state(reference)
+    victim = copy(empty, "victim.db")
+    seen = set()
+    for delay in (0.3, 0.8, 1.3, 2.0):
+        proc = subprocess.Popen(
+            cli("assign", "--workdir", work, "--vault", victim),
+            env=ENV,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        state = vault_state(victim)
+        assert state[:2] in {(0, 0), full[:2]}, state
+        seen.add(state[:2])
+        if state[:2] == full[:2]:
+            break
+    subprocess.run(
+        cli("assign", "--workdir", work, "--vault", victim),
+        env=ENV,
+        check=True,
+        capture_output=True,
+    )
+    assert vault_state(victim)[:2] == full[:2]
+    plan = read_plan(work)
+    assert [d.replacements for d in plan.documents] == [
+        d.replacements for d in expected_plan.documents
+    ]
+
+
+def test_sigkill_during_detect_resumes_with_only_the_missing(tmp_path: Path) -> None:
+    docs = {
+        f"d{i:03d}.txt": DOCS["reunions/cr-mars.txt"] * 30 + f"Document {i}.\n" for i in range(40)
+    }
+    corpus = write_corpus(tmp_path / "corpus", docs)
+    work = tmp_path / "work"
+    proc = subprocess.Popen(
+        cli("detect", corpus, "--workdir", work, "--model", MODEL, "--workers", "2"),
+        env=ENV,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        done = list((work / "sidecars").rglob("*.msgpack")) if (work / "sidecars").exists() else []
+        if len(done) >= 5:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished = len(list((work / "sidecars").rglob("*.msgpack")))
+    assert 5 <= finished < 40
+    for path in (work / "sidecars").rglob("*.msgpack"):
+        assert path.stat().st_size > 0
+    result = twophase("detect", corpus, "--workdir", work, "--model", MODEL)
+    assert f"{40 - finished} detected, {finished} unchanged" in result.stderr
+    for rel in docs:
+        assert read_sidecar(work, rel).sha256 == sha256_hex(docs[rel].encode())
+
+
+# ------------------------------------------------------- hostile sidecars and vaults
+
+
+_leaf = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.text(max_size=8)
+    | st.binary(max_size=8)
+    | st.floats()
+)
+_any = st.recursive(
+    _leaf,
+    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
+    max_leaves=20,
+)
+# Near-valid files: the right schema tags and keys, with hostile values inside.
+_near = st.fixed_dictionaries(
+    {
+        "schema": st.sampled_from(["twophase.sidecar/1", "twophase.plan/1", "twophase.plan/2"])
+        | _leaf,
+        "document": st.just("a.txt") | _leaf,
+        "sha256": _leaf,
+        "detector": _leaf,
+        "vault": _leaf,
+        "spans": st.lists(st.lists(_leaf, max_size=5) | _leaf, max_size=4) | _leaf,
+        "documents": st.lists(st.lists(_any, max_size=4), max_size=3) | _leaf,
+    },
+    optional={"propagate": _any},
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=300) | _any.map(msgpack.packb) | _near.map(msgpack.packb))
+def test_sidecar_and_plan_readers_never_crash(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes
+) -> None:
+    """Any bytes give a readable result or SidecarMismatch, never another exception."""
+    work = tmp_path_factory.mktemp("fuzz")
+    path = sidecar_path(work, "a.txt")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(data)
+    (work / "plan.msgpack").write_bytes(data)
+    for read in (lambda: read_sidecar(work, "a.txt"), lambda: read_plan(work)):
+        with contextlib.suppress(SidecarMismatch):
+            read()
+
+
+@pytest.mark.parametrize("damage", ["truncate", "schema", "garbage"])
+def test_damaged_sidecar_is_redetected_not_trusted(tmp_path: Path, damage: str) -> None:
+    corpus = write_corpus(tmp_path / "corpus", DOCS)
+    work = tmp_path / "work"
+    twophase("detect", corpus, "--workdir", work, "--model", MODEL)
+    path = sidecar_path(work, "notes.md")
+    raw = path.read_bytes()
+    path.write_bytes(
+        {
+            "truncate": raw[: len(raw) // 2],
+            "schema": raw.replace(SIDECAR_SCHEMA.encode(), b"twophase.sidecar/9"),
+            "garbage": os.urandom(200),
+        }[damage]
+    )
+    result = twophase("detect", corpus, "--workdir", work, "--model", MODEL)
+    assert "1 detected, 2 unchanged" in result.stderr
+    assert read_sidecar(work, "notes.md").spans
+
+
+def test_damaged_plan_is_refused_clearly(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus", DOCS)
+    work = tmp_path / "work"
+    twophase("detect", corpus, "--workdir", work, "--model", MODEL)
+    twophase("assign", "--workdir", work, "--vault", tmp_path / "v.db")
+    plan = work / "plan.msgpack"
+    plan.write_bytes(plan.read_bytes()[:40])
+    proc = twophase("render", "--workdir", work, "--out", tmp_path / "out", check=False)
+    assert proc.returncode == 2 and "plan" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "content", [b"", b"not a database at all" * 40, b"SQLite format 3\x00" + bytes(4080)]
+)
+def test_foreign_vault_file_is_refused_and_untouched(tmp_path: Path, content: bytes) -> None:
+    corpus = write_corpus(tmp_path / "corpus", DOCS)
+    vault = tmp_path / "v.db"
+    vault.write_bytes(content)
+    proc = twophase(
+        "all", corpus, "--out", tmp_path / "out", "--vault", vault, "--model", MODEL, check=False
+    )
+    if content:
+        assert proc.returncode == 2 and "not a twophase vault" in proc.stderr, proc.stderr
+        assert vault.read_bytes() == content
+        assert not (tmp_path / "out").exists()
+    else:  # an empty file is a new vault, as SQLite itself sees it
+        assert proc.returncode == 0, proc.stderr
+
+
+# ----------------------------------------------------------------- disk full
+
+
+def _limit_file_size(limit: int):  # type: ignore[no-untyped-def]
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a kill
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def test_disk_full_during_render_takes_no_partial_output(tmp_path: Path) -> None:
+    docs = {**DOCS, "gros.txt": DOCS["notes.md"] + "Texte. " * 40_000}
+    corpus = write_corpus(tmp_path / "corpus", docs)
+    work, out = tmp_path / "work", tmp_path / "out"
+    twophase("detect", corpus, "--workdir", work, "--model", MODEL)
+    twophase("assign", "--workdir", work, "--vault", tmp_path / "v.db")
+    proc = subprocess.run(
+        cli("render", "--workdir", work, "--out", out),
+        env=ENV,
+        capture_output=True,
+        text=True,
+        preexec_fn=_limit_file_size(100_000),
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "gros.txt" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (out / "gros.txt").exists()
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+    twophase("render", "--workdir", work, "--out", out)
+    assert b"Lefebvre" not in (out / "gros.txt").read_bytes()
+
+
+def test_disk_full_during_assign_leaves_the_vault_unchanged(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    synthetic_batch(work, 3000)
+    vault = tmp_path / "v.db"
+    Vault.open(vault, PASSPHRASE, create=True).close()
+    before = vault.read_bytes()
+    limit = len(before) + 64 * 1024
+    proc = subprocess.run(
+        cli("assign", "--workdir", work, "--vault", vault),
+        env=ENV,
+        capture_output=True,
+        text=True,
+        preexec_fn=_limit_file_size(limit),
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "unchanged" in proc.stderr and "Traceback" not in proc.stderr
+    assert vault_state(vault) == (0, 0, 0)
+    assert not (work / "plan.msgpack").exists()
+
+
+def test_disk_full_on_a_real_small_filesystem(tmp_path: Path) -> None:
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)], capture_output=True
+        ).returncode
+        != 0
+    ):
+        pytest.skip("cannot mount a tmpfs here; the RLIMIT_FSIZE tests cover disk full")
+    try:
+        docs = {**DOCS, "gros.txt": "Paul Lefebvre. " + "Texte. " * 60_000}
+        corpus = write_corpus(tmp_path / "corpus", docs)
+        work = tmp_path / "work"
+        twophase("detect", corpus, "--workdir", work, "--model", MODEL)
+        twophase("assign", "--workdir", work, "--vault", tmp_path / "v.db")
+        proc = twophase("render", "--workdir", work, "--out", mnt / "out", check=False)
+        assert proc.returncode == 1 and "gros.txt" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert not (mnt / "out" / "gros.txt").exists()
+        assert not [p for p in (mnt / "out").rglob("*") if p.name.endswith(".tmp")]
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)
+
+
+# ---------------------------------------------------------------- concurrency
+
+
+def test_two_runs_at_once_are_serialized(tmp_path: Path) -> None:
+    work_a, work_b = tmp_path / "a", tmp_path / "b"
+    synthetic_batch(work_a, 3000, seed=1)
+    synthetic_batch(work_b, 3000, seed=2)
+    vault = tmp_path / "v.db"
+    Vault.open(vault, PASSPHRASE, create=True).close()
+    procs = [
+        subprocess.Popen(
+            cli("assign", "--workdir", w, "--vault", vault),
+            env=ENV,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for w in (work_a, work_b)
+    ]
+    errors = [p.communicate(timeout=300)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errors
+    assert any("waiting for another run" in e for e in errors)
+    _, entities, runs = vault_state(vault)
+    assert runs == 2 and entities == 6000
+
+
+def test_workdir_left_by_a_crash_is_not_trusted_for_another_vault(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus", DOCS)
+    work = tmp_path / "work"
+    twophase("detect", corpus, "--workdir", work, "--model", MODEL)
+    twophase("assign", "--workdir", work, "--vault", tmp_path / "one.db")
+    out_one = tmp_path / "one"
+    twophase("render", "--workdir", work, "--out", out_one)
+    shutil.rmtree(out_one)
+    twophase("assign", "--workdir", work, "--vault", tmp_path / "two.db")
+    twophase("render", "--workdir", work, "--out", out_one)
+    assert set(tree(out_one)) == set(DOCS)

@@ -1,0 +1,421 @@
+"""The key-holder's commands: reverse, forget, audit, rekey, verify (library and CLI).
+
+Real parts: the small French model, real vaults in temp dirs, real subprocesses for the CLI.
+Most tests run `run_all` in-process with one worker, so the model loads once per session.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import msgpack
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import MODEL, PASSPHRASE, write_corpus
+from tests.test_end_to_end import DOCS, tree, twophase
+from twophase import keyholder
+from twophase.errors import UsageError, VaultCorrupt, WrongPassphrase
+from twophase.executors import LocalExecutor
+from twophase.run import run_all
+from twophase.vault import Vault
+
+
+def pseudonymize(corpus: Path, out: Path, vault: Path) -> None:
+    result = run_all([corpus], out, vault, PASSPHRASE, model=MODEL, executor=LocalExecutor(1))
+    assert not result.failures, result.failures
+
+
+def mapping(vault: Path) -> dict[str, str]:
+    return {e["original"]: e["pseudonym"] for e in keyholder.export(vault, PASSPHRASE)}
+
+
+@pytest.fixture
+def batch(tmp_path: Path) -> tuple[Path, Path, Path]:
+    corpus = write_corpus(tmp_path / "corpus", DOCS)
+    out, vault = tmp_path / "out", tmp_path / "v.db"
+    pseudonymize(corpus, out, vault)
+    return corpus, out, vault
+
+
+# --------------------------------------------------------------------------- reverse
+
+GIVEN = ["Marie", "Jean-Pierre", "Paul", "Sophie", "Élodie", "Marc", "Camille", "Hélène"]
+FAMILY = ["Dubois", "Martin", "Lefebvre", "Bernard", "Fournier", "Rousseau", "Lefèvre"]
+PLACES = ["Lyon", "Marseille", "Villeurbanne", "Nantes", "Saint-Étienne", "Besançon"]
+ORGS = ["la société Renault", "l'association Les Amis du Rhône", "la mairie de Lyon"]
+EMAILS = ["marie.dubois@exemple.fr", "contact@asso-rhone.fr"]
+PHONES = ["06 39 98 12 34", "+33 6 39 98 45 67", "04 72 10 20 30"]
+FILLER = [
+    "Le budget est approuvé.",
+    "La séance est levée à 18 h.",
+    "Aucune décision n'est prise.",
+    "Le dossier reste ouvert, voir l'annexe.",
+    "",
+]
+
+person = st.one_of(
+    st.builds(lambda g, f: f"{g} {f}", st.sampled_from(GIVEN), st.sampled_from(FAMILY)),
+    st.builds(
+        lambda t, f: f"{t} {f}", st.sampled_from(["Mme", "M.", "Me"]), st.sampled_from(FAMILY)
+    ),
+    st.builds(lambda f, g: f"{f.upper()} {g}", st.sampled_from(FAMILY), st.sampled_from(GIVEN)),
+)
+sentence = st.one_of(
+    st.builds("{} a rencontré {} à {}.".format, person, person, st.sampled_from(PLACES)),
+    st.builds("Réunion du {} mars à {}.".format, st.integers(1, 28), st.sampled_from(PLACES)),
+    st.builds("Contact : {} ou {}.".format, st.sampled_from(EMAILS), st.sampled_from(PHONES)),
+    st.builds("{} présente le budget de {}.".format, person, st.sampled_from(ORGS)),
+    st.sampled_from(FILLER),
+)
+# Encodings the decoding policy meets in practice: each must come back byte for byte.
+ENCODINGS = ["utf-8", "utf-8-sig", "cp1252", "utf-16"]
+document = st.builds(
+    lambda lines, newline, encoding: (newline.join(lines) + newline).encode(encoding),
+    st.lists(sentence, min_size=1, max_size=6),
+    st.sampled_from(["\n", "\r\n"]),
+    st.sampled_from(ENCODINGS),
+)
+
+
+@settings(
+    max_examples=6,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(st.lists(document, min_size=1, max_size=12))
+def test_reverse_of_render_is_the_original_bytes_for_every_document(docs: list[bytes]) -> None:
+    """Property: reverse(render(x)) == x for every document of a generated batch."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        corpus = write_corpus(root / "corpus", {f"d{i:02}.txt": d for i, d in enumerate(docs)})
+        result = run_all(
+            [corpus],
+            root / "out",
+            root / "v.db",
+            PASSPHRASE,
+            model=MODEL,
+            executor=LocalExecutor(1),
+        )
+        # A pseudonym the file's legacy encoding cannot hold is a reported failure, not a
+        # silent change; everything rendered must reverse exactly.
+        rendered = tree(root / "out")
+        assert len(rendered) + len(result.render.failures) == len(docs)
+        back = keyholder.reverse([root / "out"], root / "back", root / "v.db", PASSPHRASE)
+        assert back.failures == [] and back.reversed == len(rendered)
+        assert tree(root / "back") == {rel: tree(corpus)[rel] for rel in rendered}
+
+
+def test_reverse_is_exact_when_a_pseudonym_is_a_word_of_the_text(tmp_path: Path) -> None:
+    first = write_corpus(tmp_path / "first", {"a.txt": "Marie Dubois habite à Lyon.\n"})
+    vault = tmp_path / "v.db"
+    pseudonymize(first, tmp_path / "out1", vault)
+    given_, family = mapping(vault)["Marie Dubois"].split(" ", 1)
+    # The second batch contains the pseudonyms as plain words, next to the real name.
+    text = (
+        f"Le mot {family.lower()} et le mot {given_.lower()} ne sont pas des noms ici.\n"
+        f"Marie Dubois a écrit « {family} » sur la porte. {given_} {family} n'existe pas.\n"
+    )
+    second = write_corpus(tmp_path / "second", {"b.txt": text})
+    pseudonymize(second, tmp_path / "out2", vault)
+    assert mapping(vault)["Marie Dubois"] == f"{given_} {family}"
+    result = keyholder.reverse([tmp_path / "out2"], tmp_path / "back", vault, PASSPHRASE)
+    assert result.reversed == 1 and not result.failures
+    assert (tmp_path / "back" / "b.txt").read_text() == text
+
+
+def test_reverse_reports_unknown_documents_and_restores_the_rest(
+    batch: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    corpus, out, vault = batch
+    edited = out / "notes.md"
+    edited.write_bytes(edited.read_bytes() + b"\n")
+    (out / "stranger.txt").write_text("Rien à voir.\n")
+    result = keyholder.reverse([out], tmp_path / "back", vault, PASSPHRASE)
+    assert sorted(f.document for f in result.failures) == ["notes.md", "stranger.txt"]
+    assert result.unknown == 2 and result.reversed == len(DOCS) - 1
+    back = tree(tmp_path / "back")
+    assert back == {rel: data for rel, data in tree(corpus).items() if rel != "notes.md"}
+
+
+def test_reverse_refuses_to_write_into_its_input(batch: tuple[Path, Path, Path]) -> None:
+    _, out, vault = batch
+    with pytest.raises(UsageError):
+        keyholder.reverse([out], out, vault, PASSPHRASE)
+
+
+def test_rerun_records_receipts_once(batch: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    corpus, _, vault = batch
+    pseudonymize(corpus, tmp_path / "again", vault)
+    with Vault.open(vault, PASSPHRASE) as v:
+        assert list(v.rows("SELECT count(*) FROM documents")) == [(len(DOCS),)]
+
+
+def test_two_originals_rendering_to_the_same_bytes_are_both_kept(tmp_path: Path) -> None:
+    """Same bytes out of two different originals: the document's name decides."""
+    vault = tmp_path / "v.db"
+    # "Dubois" and "DuBois" are one family name; mixed case is rendered as the pseudonym is.
+    a = write_corpus(tmp_path / "a", {"x.txt": "Marie Dubois est là.\n"})
+    b = write_corpus(tmp_path / "b", {"y.txt": "Marie DuBois est là.\n"})
+    pseudonymize(a, tmp_path / "out", vault)
+    pseudonymize(b, tmp_path / "out", vault)
+    out = tree(tmp_path / "out")
+    if out["x.txt"] != out["y.txt"]:
+        pytest.skip("the detector rendered the two differently; nothing to disambiguate")
+    result = keyholder.reverse([tmp_path / "out"], tmp_path / "back", vault, PASSPHRASE)
+    assert not result.failures
+    assert tree(tmp_path / "back") == {**tree(a), **tree(b)}
+
+
+# ---------------------------------------------------------------------------- forget
+
+
+def test_forget_leaves_the_person_pseudonymized_though_a_name_is_shared(
+    batch: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    _, out, vault = batch
+    before = mapping(vault)
+    marie, marc = before["Marie Dubois"], before["Marc Dubois"]
+    assert marie.split(" ")[1] == marc.split(" ")[1]  # the family name is shared
+    result = keyholder.forget(vault, PASSPHRASE, ["DUBOIS Marie"])
+    assert (result.entities, result.not_found) == (1, [])
+    # "marie" goes (and is retired), "dubois" stays: Marc Dubois still uses it.
+    assert (result.components_erased, result.components_kept) == (1, 1)
+    after = mapping(vault)
+    assert "Marie Dubois" not in after and after["Marc Dubois"] == marc
+    keyholder.reverse([out], tmp_path / "back", vault, PASSPHRASE)
+    back = (tmp_path / "back" / "reunions" / "cr-avril.txt").read_text()
+    assert f"Appeler {marie} au" in back  # Marie Dubois stays pseudonymized...
+    assert "Marc Dubois" in back  # ...though her family name comes back for Marc.
+    assert "Marie Dubois" not in "".join(t.decode() for t in tree(tmp_path / "back").values())
+    with Vault.open(vault, PASSPHRASE) as v:
+        assert list(v.rows("SELECT count(*) FROM retired")) == [(1,)]
+    assert keyholder.verify(vault, PASSPHRASE).ok
+
+
+def test_forgotten_person_gets_a_new_pseudonym_later(
+    batch: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    corpus, _, vault = batch
+    old = mapping(vault)["Paul Lefebvre"]
+    keyholder.forget(vault, PASSPHRASE, ["Paul Lefebvre"])
+    pseudonymize(corpus, tmp_path / "again", vault)
+    new = mapping(vault)["Paul Lefebvre"]
+    assert new != old
+    # Neither component's retired pseudonym is given out again.
+    assert set(new.split(" ")).isdisjoint(old.split(" "))
+    text = "".join(t.decode() for t in tree(tmp_path / "again").values())
+    assert old not in text and new in text
+
+
+def test_forget_reports_unknown_names_by_position_and_logs_no_name(
+    batch: tuple[Path, Path, Path],
+) -> None:
+    _, _, vault = batch
+    result = keyholder.forget(vault, PASSPHRASE, ["Nobody Here", "Jean-Pierre Martin"])
+    assert result.not_found == [1] and result.entities == 1
+    runs = keyholder.audit(vault)
+    assert runs[-1].command == "forget"
+    assert runs[-1].record["entities_forgotten"] == 1
+    raw = json.dumps([r.record for r in runs])
+    assert "Martin" not in raw and "Nobody" not in raw
+
+
+def test_forget_other_types_and_bad_type(batch: tuple[Path, Path, Path]) -> None:
+    _, _, vault = batch
+    result = keyholder.forget(vault, PASSPHRASE, ["MARIE.DUBOIS@exemple.fr"], type_="email")
+    assert result.entities == 1
+    assert "marie.dubois@exemple.fr" not in mapping(vault)
+    with pytest.raises(UsageError):
+        keyholder.forget(vault, PASSPHRASE, ["x"], type_="SHOE_SIZE")
+
+
+def test_forget_erases_the_original_from_the_receipts(batch: tuple[Path, Path, Path]) -> None:
+    _, _, vault = batch
+    keyholder.forget(vault, PASSPHRASE, ["Jean-Pierre Martin"])
+    with Vault.open(vault, PASSPHRASE) as v:
+        for row, sealed in v.rows("SELECT id, record FROM documents"):
+            plain = v.keys.open("documents", "record", int(row), sealed)
+            originals = [r[3] for r in msgpack.unpackb(plain)["replacements"]]
+            assert "Jean-Pierre Martin" not in originals
+
+
+# ----------------------------------------------------------------------------- audit
+
+
+def test_audit_lists_runs_with_counts_and_versions(batch: tuple[Path, Path, Path]) -> None:
+    _, _, vault = batch
+    (run,) = keyholder.audit(vault)
+    record = run.as_json()
+    assert record["command"] == "all"
+    assert record["documents"] == len(DOCS) and record["rendered"] == len(DOCS)
+    assert record["entities_new"] > 0 and record["failures"] == 0
+    assert record["models"] and record["models"][0].startswith(f"{MODEL}==")
+    assert record["started"] <= record["ended"] and len(record["input_hash"]) == 64
+    assert record["tool_version"]
+    text = json.dumps(record)
+    assert not any(name in text for name in ("Dubois", "Lyon", "Renault", "notes"))
+
+
+# ----------------------------------------------------------------------------- rekey
+
+
+def test_rekey_rewraps_without_touching_a_row(batch: tuple[Path, Path, Path]) -> None:
+    _, _, vault = batch
+
+    def rows() -> list[tuple[object, ...]]:
+        with sqlite3.connect(vault) as db:
+            return [
+                *db.execute("SELECT * FROM components"),
+                *db.execute("SELECT * FROM entities"),
+                *db.execute("SELECT * FROM documents"),
+            ]
+
+    def header() -> dict[str, bytes]:
+        with sqlite3.connect(vault) as db:
+            return dict(db.execute("SELECT key, value FROM meta"))
+
+    before, head = rows(), header()
+    keyholder.rekey(vault, PASSPHRASE, "a brand new passphrase")
+    assert rows() == before
+    new = header()
+    assert new["salt"] != head["salt"] and new["data_key"] != head["data_key"]
+    with pytest.raises(WrongPassphrase):
+        Vault.open(vault, PASSPHRASE)
+    assert keyholder.verify(vault, "a brand new passphrase").ok
+    assert keyholder.audit(vault)[-1].command == "rekey"
+
+
+def test_rekey_is_all_or_nothing(
+    batch: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, _, vault = batch
+    before = vault.read_bytes()
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(keyholder, "_log_run", crash)
+    with pytest.raises(RuntimeError):
+        keyholder.rekey(vault, PASSPHRASE, "new")
+    assert vault.read_bytes() == before
+    Vault.open(vault, PASSPHRASE).close()
+
+
+# ---------------------------------------------------------------------------- verify
+
+
+def test_verify_reports_counts_of_an_intact_vault(batch: tuple[Path, Path, Path]) -> None:
+    _, _, vault = batch
+    result = keyholder.verify(vault, PASSPHRASE)
+    assert result.ok, result.problems
+    assert result.entities > 0 and result.components > 0 and result.documents == len(DOCS)
+    assert result.runs == 1 and result.schema_version == 1
+
+
+def _forge_blind(db: sqlite3.Connection) -> None:
+    # A blind index changed: every cell still decrypts, but the index lies.
+    db.execute("UPDATE components SET real_blind = zeroblob(16) WHERE id = 1")
+
+
+def _copy_record(db: sqlite3.Connection) -> None:
+    db.execute(
+        "UPDATE entities SET record = (SELECT record FROM entities WHERE id = 2) WHERE id = 1"
+    )
+
+
+def _flip_bit(db: sqlite3.Connection) -> None:
+    (blob,) = db.execute("SELECT record FROM documents WHERE id = 1").fetchone()
+    flipped = blob[:20] + bytes([blob[20] ^ 1]) + blob[21:]
+    db.execute("UPDATE documents SET record = ? WHERE id = 1", (flipped,))
+
+
+def _bad_audit(db: sqlite3.Connection) -> None:
+    db.execute("INSERT INTO runs(record) VALUES ('not json')")
+
+
+@pytest.mark.parametrize("tamper", [_forge_blind, _copy_record, _flip_bit, _bad_audit])
+def test_verify_finds_tampered_rows(
+    batch: tuple[Path, Path, Path], tamper: Callable[[sqlite3.Connection], None]
+) -> None:
+    _, _, vault = batch
+    with sqlite3.connect(vault) as db:
+        tamper(db)
+    result = keyholder.verify(vault, PASSPHRASE)
+    assert len(result.problems) == 1, result.problems
+    assert "Dubois" not in result.problems[0]
+
+
+def test_verify_refuses_a_foreign_file(tmp_path: Path) -> None:
+    path = tmp_path / "v.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE meta(key TEXT, value BLOB)")
+        db.execute("INSERT INTO meta VALUES ('format', 'something-else')")
+    with pytest.raises(VaultCorrupt):
+        keyholder.verify(path, PASSPHRASE)
+
+
+# ------------------------------------------------------------------------------- CLI
+
+
+def test_cli_keyholder_commands_end_to_end(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus", DOCS)
+    out, vault = tmp_path / "out", tmp_path / "v.db"
+    twophase("all", corpus, "--out", out, "--vault", vault, "--model", MODEL)
+    twophase("reverse", out, "--out", tmp_path / "back", "--vault", vault)
+    assert tree(tmp_path / "back") == tree(corpus)
+
+    proc = twophase("forget", "--vault", vault, "Paul Lefebvre", "Personne Inconnue", check=False)
+    assert proc.returncode == 1
+    assert "name #2" in proc.stderr and "Inconnue" not in proc.stderr
+
+    lines = [
+        json.loads(x) for x in twophase("audit", "--vault", vault, "--json").stdout.split("\n") if x
+    ]
+    assert [x["command"] for x in lines] == ["all", "reverse", "forget"]
+    table = twophase("audit", "--vault", vault).stdout
+    assert "forget" in table and MODEL in table and "Lefebvre" not in table
+
+    twophase("rekey", "--vault", vault, env={"TWOPHASE_NEW_PASSPHRASE": "new secret"})
+    proc = twophase("verify", "--vault", vault, env={"TWOPHASE_PASSPHRASE": "new secret"})
+    assert "intact" in proc.stderr
+    with sqlite3.connect(vault) as db:
+        db.execute(
+            "UPDATE entities SET record = (SELECT record FROM entities WHERE id = "
+            "(SELECT max(id) FROM entities)) WHERE id = (SELECT min(id) FROM entities)"
+        )
+    proc = twophase(
+        "verify", "--vault", vault, env={"TWOPHASE_PASSPHRASE": "new secret"}, check=False
+    )
+    assert proc.returncode == 1 and "does not decrypt" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_cli_three_commands_with_render_vault_can_be_reversed(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus", DOCS)
+    work, vault = tmp_path / "work", tmp_path / "v.db"
+    twophase("detect", corpus, "--workdir", work, "--model", MODEL)
+    twophase("assign", "--workdir", work, "--vault", vault)
+    proc = twophase("render", "--workdir", work, "--out", tmp_path / "plain")
+    assert "reverse" in proc.stderr  # the note: these outputs are unknown to the vault
+    proc = twophase(
+        "reverse", tmp_path / "plain", "--out", tmp_path / "none", "--vault", vault, check=False
+    )
+    assert proc.returncode == 1 and "unknown" in proc.stderr
+    twophase(
+        "render", "--workdir", work, "--out", tmp_path / "out", "--vault", vault, "--workers", "2"
+    )
+    twophase("reverse", tmp_path / "out", "--out", tmp_path / "back", "--vault", vault)
+    assert tree(tmp_path / "back") == tree(corpus)
+    other = tmp_path / "other.db"
+    Vault.open(other, PASSPHRASE, create=True).close()
+    proc = twophase(
+        "render", "--workdir", work, "--out", tmp_path / "x", "--vault", other, check=False
+    )
+    assert proc.returncode == 2 and "another vault" in proc.stderr
+    assert not (tmp_path / "x").exists()

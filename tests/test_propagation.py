@@ -1,0 +1,128 @@
+"""Batch-wide propagation: a name known anywhere in the batch or the vault is replaced
+everywhere it stands as a whole word, case-exact, also where the model missed it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MODEL, PASSPHRASE, write_corpus
+from twophase.assign import assign_into
+from twophase.detect import detect
+from twophase.executors import LocalExecutor
+from twophase.render import RenderResult, render
+from twophase.render.propagate import Matcher, hits
+from twophase.sidecar import Replacement, Variant, iter_sidecars, read_manifest, read_plan
+from twophase.vault import KdfParams, Vault
+
+FAST_KDF = KdfParams(memory_kib=19 * 1024, iterations=2, lanes=1)
+DOC_A = "Compte rendu : Mme Marie Dubois présente le budget. Rose Martin est venue avec Paul.\n"
+# The small model finds nothing here: "Rose" is only known from the other document.
+DOC_B = "Rose a offert une rose à chacun.\n"
+
+
+@dataclass
+class Run:
+    out: dict[str, str]
+    work: Path
+    result: RenderResult
+
+
+def pipeline(tmp: Path, name: str, docs: dict[str, str | bytes], vault: Path) -> Run:
+    corpus = write_corpus(tmp / f"{name}-corpus", docs)
+    work, out = tmp / f"{name}-work", tmp / f"{name}-out"
+    detect([corpus], work, model=MODEL, executor=LocalExecutor(1))
+    with Vault.open(vault, PASSPHRASE, create=True, kdf=FAST_KDF) as opened:
+        assign_into(opened, work)
+    result = render(work, out, executor=LocalExecutor(1))
+    texts = {p.relative_to(out).as_posix(): p.read_text("utf-8") for p in out.rglob("*.txt")}
+    return Run(texts, work, result)
+
+
+def spans_of(work: Path, document: str) -> list[str]:
+    sources = read_manifest(work)
+    sidecar = next(c for c in iter_sidecars(work, sources) if c and c.document == document)
+    return [s.text for s in sidecar.spans]
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, Path]:
+    tmp = tmp_path_factory.mktemp("propagation")
+    vault = tmp / "v.db"
+    return pipeline(tmp, "one", {"a.txt": DOC_A, "b.txt": DOC_B}, vault), vault
+
+
+def test_a_name_missed_in_one_document_is_replaced_from_another(batch: tuple[Run, Path]) -> None:
+    run, _ = batch
+    assert spans_of(run.work, "b.txt") == []  # the model missed "Rose" in b.txt
+    assert "Rose" not in run.out["b.txt"]
+    given = run.out["b.txt"].split(" ", 1)[0]
+    # The same pseudonym as "Rose" of "Rose Martin" in a.txt: one person, one first name.
+    assert run.out["a.txt"].count(f"{given} ") >= 1
+
+
+def test_rose_the_person_does_not_eat_rose_the_flower(batch: tuple[Run, Path]) -> None:
+    run, _ = batch
+    assert "une rose à chacun" in run.out["b.txt"]
+
+
+def test_the_render_leak_check_is_clean_after_propagation(batch: tuple[Run, Path]) -> None:
+    run, _ = batch
+    assert run.result.leaks == []
+
+
+def test_a_name_known_only_to_the_vault_is_replaced_in_a_later_batch(
+    batch: tuple[Run, Path], tmp_path: Path
+) -> None:
+    first, vault = batch
+    later = pipeline(tmp_path, "two", {"c.txt": DOC_B}, vault)
+    assert spans_of(later.work, "c.txt") == []
+    assert later.out["c.txt"] == first.out["b.txt"]
+    # Only surfaces this batch contains are planned: no other name of the vault leaves it.
+    surfaces = {v.surface for v in read_plan(later.work).variants}
+    assert surfaces == {"Rose"}
+
+
+def test_same_variants_whatever_the_document_order(tmp_path: Path) -> None:
+    docs: dict[str, str | bytes] = {"a.txt": DOC_A, "b.txt": DOC_B}
+    one = pipeline(tmp_path, "x", docs, tmp_path / "x.db")
+    two = pipeline(tmp_path, "y", dict(reversed(list(docs.items()))), tmp_path / "y.db")
+    left = [(v.surface, v.label) for v in read_plan(one.work).variants]
+    right = [(v.surface, v.label) for v in read_plan(two.work).variants]
+    assert left == right and left == sorted(left)
+
+
+# --- the render side alone -----------------------------------------------------------------
+
+MATCHER = Matcher(
+    [
+        Variant("Dubois", "Lambert", 1, "PERSON"),
+        Variant("Marie Dubois", "Claire Lambert", 1, "PERSON"),
+        Variant("Rose", "Anne", 2, "PERSON"),
+        Variant("Annecy", "Valmont", 3, "LOCATION"),
+    ]
+)
+
+
+def replaced(text: str, planned: list[Replacement] | None = None) -> list[str]:
+    return [text[h.start : h.end] for h in hits(text, planned or [], MATCHER)]
+
+
+def test_longest_variant_first_and_whole_words_only() -> None:
+    assert replaced("Marie Dubois et Duboisier, Dubois.") == ["Marie Dubois", "Dubois"]
+
+
+def test_case_exact_and_compounds_are_one_word() -> None:
+    assert replaced("rose, Rose, ROSE, Rose-Marie, Saint-Rose, l'Annecy, d'Annecy") == [
+        "Rose",
+        "Annecy",
+        "Annecy",
+    ]
+
+
+def test_planned_replacements_are_never_overlapped() -> None:
+    text = "Marie Dubois est là."
+    planned = [Replacement(0, 5, "Claire", 1)]  # the model found "Marie" only
+    assert replaced(text, planned) == ["Dubois"]
