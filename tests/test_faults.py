@@ -439,3 +439,48 @@ def test_workdir_left_by_a_crash_is_not_trusted_for_another_vault(tmp_path: Path
     twophase("assign", "--workdir", work, "--vault", tmp_path / "two.db")
     twophase("render", "--workdir", work, "--out", out_one)
     assert set(tree(out_one)) == set(DOCS)
+
+
+def test_sigkill_during_render_resumes_with_only_the_missing(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    docs = {
+        f"d{i:04d}.txt": f"Réunion {i} : Paul Lefebvre et Marie Dubois.\n" * 200
+        for i in range(1500)
+    }
+    write_corpus(corpus, docs)
+    work = tmp_path / "work"
+    private_dir(work)
+    sources = []
+    for rel, text in docs.items():
+        spans = []
+        for name in ("Paul Lefebvre", "Marie Dubois"):
+            start = text.index(name)
+            spans.append(Span(start, start + len(name), "PERSON", name))
+        write_sidecar(work, Sidecar(rel, sha256_hex(text.encode()), "synthetic", tuple(spans)))
+        sources.append(Source(rel, str(corpus), str(corpus / rel)))
+    write_manifest(work, sources)
+    twophase("assign", "--workdir", work, "--vault", tmp_path / "v.db")
+    reference = tmp_path / "reference"
+    twophase("render", "--workdir", work, "--out", reference, "--workers", "1")
+    shutil.rmtree(work / "rendered")  # the reference run's done-markers name another --out
+
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        cli("render", "--workdir", work, "--out", out, "--workers", "1"),
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(list(out.glob("d*.txt"))) < 200:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = {p.name: p.stat().st_ino for p in out.glob("d*.txt")}
+    assert 200 <= len(before) < len(docs)
+    assert all(not p.name.endswith(".tmp") or p.name.startswith(".") for p in out.iterdir())
+    twophase("render", "--workdir", work, "--out", out, "--workers", "1")
+    assert tree(out) == tree(reference)
+    after = {p.name: p.stat().st_ino for p in out.glob("d*.txt")}
+    kept = sum(after[name] == inode for name, inode in before.items())
+    assert kept >= len(before) - 1  # at most the one being written at the kill is redone

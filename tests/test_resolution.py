@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -284,3 +285,21 @@ def test_plan_holds_no_original_surface(tmp_path: Path) -> None:
     raw = (work / "plan.msgpack").read_bytes()
     assert b"Dubois" not in raw and b"Lyon" not in raw
     assert msgpack.unpackb(raw)["schema"].startswith("twophase.plan/")
+
+
+def test_a_compound_pseudonym_never_carries_a_real_name(tmp_path: Path) -> None:
+    """Regression: "Marie" became "Marie-France" in a batch where Marie was a real name.
+
+    With most of the female pool used by real people, the pool and its compounds are mostly
+    refused, so the chooser must reach names whose parts are all free.
+    """
+    from twophase.assign.names import female_given, surnames
+
+    given = [g for g in female_given() if "-" not in g and " " not in g][:300]
+    family = [f for f in surnames() if "-" not in f and " " not in f][:300]
+    people = [f"{g} {f}" for g, f in zip(given, family, strict=False)]
+    out, _ = run(tmp_path, {"a.txt": [(p, "PERSON") for p in people]})
+    reals = {fold(w) for p in people for w in p.split()}
+    for pseudo in out["a.txt"]:
+        parts = {fold(x) for x in re.split(r"[\s'-]+", pseudo) if x}
+        assert not parts & reals, pseudo

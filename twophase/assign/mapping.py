@@ -7,6 +7,7 @@ real name or component of any entity of the vault or the batch.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import msgpack
@@ -18,6 +19,7 @@ from twophase.assign.resolve import Component, EntityKey, Known
 from twophase.detect.recognizers import canonical
 from twophase.vault import Vault
 
+_PARTS = re.compile(r"[\s'-]+")
 # Past this many refused candidates the generators' space is exhausted: a bug, not bad luck.
 MAX_ATTEMPTS = 10_000
 
@@ -43,12 +45,15 @@ class VaultIndex(Known):
         self._blind = keys.blind
         self.components: dict[tuple[str, str, bytes], tuple[int, bytes]] = {}
         self.taken: set[tuple[str, bytes]] = set()  # pseudonyms and real names, by type
+        self.person_reals: set[bytes] = set()  # real given and family names
         for cid, type_, kind, real_blind, pseudo_blind, pseudo in vault.rows(
             "SELECT id, type, kind, real_blind, pseudo_blind, pseudo FROM components"
         ):
             self.components[(type_, kind, bytes(real_blind))] = (int(cid), bytes(pseudo))
             self.taken.add((type_, bytes(real_blind)))
             self.taken.add((type_, bytes(pseudo_blind)))
+            if type_ == "PERSON":
+                self.person_reals.add(bytes(real_blind))
         for type_, pseudo_blind in vault.rows("SELECT type, pseudo_blind FROM retired"):
             self.taken.add((type_, bytes(pseudo_blind)))
         self.entities: dict[tuple[str, bytes], int] = {
@@ -108,6 +113,8 @@ class Chooser:
             if blind is None:
                 blind = index.blind(comp.type, comp.normal)
             self.taken.add((comp.type, blind))
+            if comp.type == "PERSON":
+                index.person_reals.add(blind)
         self.seq: dict[tuple[str, str], int] = {}
         for type_, kind, _ in index.components:
             self.seq[(type_, kind)] = self.seq.get((type_, kind), 0) + 1
@@ -124,8 +131,19 @@ class Chooser:
             else:
                 candidate = self.generator.whole(comp.type, comp.normal, attempt, seq)
             blind = self.index.blind(comp.type, comparable(comp.type, candidate))
-            if (comp.type, blind) in self.taken:
+            if (comp.type, blind) in self.taken or self._shows_a_real_name(comp, candidate):
                 continue
             self.taken.add((comp.type, blind))
             return candidate, blind
         raise RuntimeError(f"no free {comp.type} pseudonym after {MAX_ATTEMPTS} candidates")
+
+    def _shows_a_real_name(self, comp: Component, candidate: str) -> bool:
+        """A compound person pseudonym ("Marie-France", "Saint-Laurent") must not carry a
+        real person's name as one of its parts: the reader would see that name."""
+        if comp.type != "PERSON":
+            return False
+        parts = _PARTS.split(fold(candidate))
+        if len(parts) < 2:
+            return False
+        reals = self.index.person_reals
+        return any(part and self.index.blind("PERSON", part) in reals for part in parts)

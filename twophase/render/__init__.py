@@ -5,7 +5,8 @@ Besides the planned replacements, known surfaces the detector missed are replace
 (render/leaks.py).
 
 Invariant: a document is written only if its bytes are exactly those detect saw (else it
-is refused, the rest go on), and each output appears whole or not at all.
+is refused, the rest go on), and each output appears whole or not at all. A rerun of the
+same plan skips every output already written whole (resumable after a crash).
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import msgpack
+
 from twophase.corpus import Failure, Source
 from twophase.errors import DocumentChanged, UsageError, reason_of
 from twophase.executors import Executor, LocalExecutor, balanced_chunks
-from twophase.files import sha256_hex, write_atomic
+from twophase.files import private_dir, sha256_hex, write_atomic
 from twophase.formats import Edit, apply_edits, decode, format_for
 from twophase.render import leaks, propagate
 from twophase.render.leaks import LeakFinding
@@ -66,6 +69,7 @@ class _Task:
     out: str
     items: tuple[tuple[Source, DocumentPlan], ...]
     workdir: str  # workers read the plan's surface variants from it, once per process
+    plan_sha256: str  # outputs rendered from this exact plan are not redone
 
 
 def render(
@@ -87,7 +91,8 @@ def render(
     items = [(sources[d.document], d) for d in plan.documents if d.document in sources]
     sizes = [_size(s.path) for s, _ in items]
     groups = balanced_chunks(sizes, executor.workers * 4)
-    tasks = [_Task(str(out), tuple(items[i] for i in g), str(workdir)) for g in groups]
+    plan_sha256 = sha256_hex((workdir / "plan.msgpack").read_bytes())
+    tasks = [_Task(str(out), tuple(items[i] for i in g), str(workdir), plan_sha256) for g in groups]
     receipts: list[Receipt] = []
     failures: list[Failure] = []
     leaked: list[LeakFinding] = []
@@ -129,12 +134,63 @@ def _size(path: str) -> int:
 def _render_task(task: _Task) -> list[tuple[Receipt, int, int] | Failure]:
     results: list[tuple[Receipt, int, int] | Failure] = []
     matcher = propagate.matcher_of(Path(task.workdir))
+    workdir, out = Path(task.workdir), Path(task.out)
     for source, doc in task.items:
         try:
-            results.append(_render_one(Path(task.out), source, doc, matcher))
+            done = _already_done(workdir, out, doc.document, task.plan_sha256)
+            if done is None:
+                done = _render_one(out, source, doc, matcher)
+                _mark_done(workdir, out, task.plan_sha256, done)
+            results.append(done)
         except Exception as exc:  # one bad document never sinks the batch
             results.append(Failure(source.rel, reason_of(exc)))
     return results
+
+
+# Done-markers live in the private workdir (receipts hold original surfaces): one per
+# output, naming the plan it was rendered from and the output's hash.
+_MARKER = "twophase.rendered/1"
+
+
+def _marker(workdir: Path, rel: str) -> Path:
+    return workdir / "rendered" / f"{sha256_hex(rel.encode('utf-8', 'surrogatepass'))}.msgpack"
+
+
+def _mark_done(workdir: Path, out: Path, plan_sha256: str, done: tuple[Receipt, int, int]) -> None:
+    receipt, size, leak_count = done
+    path = _marker(workdir, receipt.document)
+    private_dir(path.parent)
+    fields = [getattr(receipt, f) for f in Receipt.__dataclass_fields__]
+    record = {
+        "schema": _MARKER,
+        "plan": plan_sha256,
+        "out": str(out),
+        "receipt": fields,
+        "size": size,
+        "leaks": leak_count,
+    }
+    write_atomic(path, msgpack.packb(record, use_bin_type=True))
+
+
+def _already_done(
+    workdir: Path, out: Path, rel: str, plan_sha256: str
+) -> tuple[Receipt, int, int] | None:
+    """The stored result if this output was written whole from this plan, else None."""
+    try:
+        record = msgpack.unpackb(_marker(workdir, rel).read_bytes(), raw=False)
+        if record["schema"] != _MARKER or record["plan"] != plan_sha256:
+            return None
+        if record["out"] != str(out):
+            return None
+        doc, sha, reps, originals, source, encoding, bom = record["receipt"]
+        receipt = Receipt(
+            doc, sha, tuple(tuple(r) for r in reps), tuple(originals), source, encoding, bytes(bom)
+        )
+        if doc != rel or sha256_hex((out / rel).read_bytes()) != sha:
+            return None
+        return receipt, int(record["size"]), int(record["leaks"])
+    except (OSError, ValueError, TypeError, KeyError, msgpack.UnpackException):
+        return None
 
 
 def _render_one(
