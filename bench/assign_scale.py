@@ -43,7 +43,7 @@ from typing import Any
 import measure
 import synth
 
-from twophase.assign import names
+from twophase.assignment import names
 from twophase.corpus import Source
 from twophase.sidecar import SIDECAR_SCHEMA, Sidecar, write_manifest, write_sidecar
 from twophase.spans import Span
@@ -176,7 +176,7 @@ class Steps:
 
 def child_assign(workdir: Path, vault_path: Path, profile: Path | None) -> dict[str, Any]:
     """Run assign, timing each of its steps (by wrapping the functions it calls)."""
-    import twophase.assign as assign_mod
+    import twophase.assignment as assign_mod
     from twophase.vault import Vault
 
     steps = Steps()
@@ -230,8 +230,8 @@ def check(workdir: Path, vault_path: Path) -> dict[str, Any]:
     """Injectivity read back from the vault (and the plan's real names of the batch)."""
     import msgpack
 
-    from twophase.assign.mapping import comparable
-    from twophase.assign.normalize import fold
+    from twophase.assignment.mapping import comparable
+    from twophase.assignment.normalize import fold
     from twophase.sidecar import iter_sidecars, read_manifest
     from twophase.vault import Vault
 

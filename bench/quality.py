@@ -75,7 +75,7 @@ def replaced_spans(workdir: Path, docs: Path) -> dict[str, list[Span]]:
     plan = read_plan(workdir)
     planned = {d.document: d for d in plan.documents}
     try:
-        from twophase.render import propagate
+        from twophase.rendering import propagate
     except ImportError:  # before batch-wide propagation existed
         propagate = None  # type: ignore[assignment]
     matcher = propagate.matcher_for(plan) if propagate is not None else None
@@ -106,10 +106,10 @@ def run_set(
     theme: str = "neutral",
 ) -> SetResult:
     """The whole pipeline through the library, as `twophase all` runs it (one worker)."""
-    from twophase.assign import assign_into
-    from twophase.detect import detect
+    from twophase.assignment import assign_into
+    from twophase.detection import detect
     from twophase.executors import LocalExecutor
-    from twophase.render import render
+    from twophase.rendering import render
     from twophase.sidecar import iter_sidecars, read_manifest
     from twophase.vault import KdfParams, Vault
 
@@ -150,8 +150,8 @@ def vault_cost(entities: int, tmp: Path) -> None:
     """
     import random
 
-    from twophase.assign import assign_into
-    from twophase.assign import propagate as assign_propagate
+    from twophase.assignment import assign_into
+    from twophase.assignment import propagate as assign_propagate
     from twophase.corpus import Source
     from twophase.sidecar import Sidecar, read_plan, write_manifest, write_sidecar
     from twophase.vault import KdfParams, Vault
@@ -207,8 +207,8 @@ def vault_cost(entities: int, tmp: Path) -> None:
 
 def plain_pipeline() -> None:
     """Patch this process back to model + patterns only, and no batch-wide propagation."""
-    from twophase.assign import propagate as assign_propagate
-    from twophase.detect import context
+    from twophase.assignment import propagate as assign_propagate
+    from twophase.detection import context
 
     def merge(text: str, patterns: list[Span], ner: list[Span], lists: Any = None) -> list[Span]:
         kept = list(patterns)

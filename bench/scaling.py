@@ -78,7 +78,7 @@ def baseline(corpus: Path, model: str, pipeline: str) -> dict[str, Any]:
     """Plain single-process `nlp.pipe` on the corpus texts: the yardstick."""
     import spacy
 
-    from twophase.detect.pipeline import EXCLUDED
+    from twophase.detection.pipeline import EXCLUDED
 
     texts = corpus_texts(corpus)
     started = time.perf_counter()
@@ -101,7 +101,7 @@ def _init(barrier: multiprocessing.synchronize.Barrier, model: str | None) -> No
     global _BARRIER
     _BARRIER = barrier
     if model is not None:
-        from twophase.detect.worker import preload
+        from twophase.detection.worker import preload
 
         preload(model)
 
@@ -114,7 +114,7 @@ def _ready(_: int) -> int:
 
 
 def _detect_text(args: tuple[str, str]) -> int:
-    from twophase.detect.worker import detector_for
+    from twophase.detection.worker import detector_for
 
     model, text = args
     (spans,) = detector_for(model).detect([text])
@@ -136,7 +136,7 @@ def startup(corpus: Path, model: str, mode: str, workers: int, docs: int) -> dic
     # the parent samples this whole tree.
     started = time.perf_counter()
     if mode.startswith("fork-after-load"):
-        from twophase.detect.worker import preload
+        from twophase.detection.worker import preload
 
         preload(model)
         if mode.endswith("freeze"):
@@ -194,7 +194,7 @@ def _copy(sources: list[tuple[Path, Path]], durable: bool) -> float:
 def render_vs_copy(work: Path, base: Path, repeats: int) -> dict[str, float]:
     """Best of `repeats` of each, interleaved: render (1 worker, in-process) and copies."""
     from twophase.executors import LocalExecutor
-    from twophase.render import render
+    from twophase.rendering import render
     from twophase.sidecar import read_manifest
 
     sources = read_manifest(work)

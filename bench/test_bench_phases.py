@@ -20,10 +20,10 @@ import assign_scale
 import pytest
 import synth
 
-from twophase.assign import assign_into
-from twophase.detect import detect
+from twophase.assignment import assign_into
+from twophase.detection import detect
 from twophase.executors import LocalExecutor
-from twophase.render import render
+from twophase.rendering import render
 from twophase.sidecar import read_manifest
 from twophase.vault import KdfParams, Vault
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from twophase.detect.recognizers import find_patterns
+from twophase.detection.recognizers import find_patterns
 
 # Prose of the kind twophase is fed: minutes, letters, contracts, interviews. Plenty of
 # numbers that are not personal data (dates, amounts, article numbers, times).

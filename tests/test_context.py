@@ -1,4 +1,4 @@
-"""Context rules on small French snippets: no model, the rules alone (detect/context.py)."""
+"""Context rules on small French snippets: no model, the rules alone (detection/context.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from twophase.detect.context import refine
-from twophase.detect.lists import Lists
+from twophase.detection.context import refine
+from twophase.detection.lists import Lists
 from twophase.spans import Span
 
 

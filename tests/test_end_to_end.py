@@ -312,3 +312,16 @@ def test_ten_copies_of_each_example_render_identically(tmp_path: Path) -> None:
         copies = {out[f"copy{i:02d}/{rel}"] for i in range(10)}
         assert len(copies) == 1, rel
         assert copies != {originals[rel]}
+
+
+def test_public_functions_stay_functions_after_their_packages_are_imported() -> None:
+    code = (
+        "import twophase, twophase.detection, twophase.assignment, twophase.rendering\n"
+        "import twophase.keyholder, twophase.run\n"
+        "names = ['detect', 'assign', 'render', 'run_all', 'reverse', 'forget', 'audit',\n"
+        "         'rekey', 'verify', 'export']\n"
+        "assert all(callable(getattr(twophase, n)) for n in names)\n"
+        "assert all(callable(getattr(twophase, n)) for n in names)  # and a second time\n"
+        "assert sorted(twophase.__all__) == twophase.__all__\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import MODEL, PASSPHRASE, write_corpus
-from twophase.assign import assign_into
-from twophase.detect import detect
+from twophase.assignment import assign_into
+from twophase.detection import detect
 from twophase.executors import LocalExecutor
-from twophase.render import RenderResult, render
-from twophase.render.propagate import Matcher, hits
+from twophase.rendering import RenderResult, render
+from twophase.rendering.propagate import Matcher, hits
 from twophase.sidecar import Replacement, Variant, iter_sidecars, read_manifest, read_plan
 from twophase.vault import KdfParams, Vault
 

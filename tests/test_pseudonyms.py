@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from stdnum import iban, luhn
 from stdnum.fr import nir, siren, siret
 
-from twophase.assign import names
-from twophase.assign.names import fold
-from twophase.assign.pseudonyms import (
+from twophase.assignment import names
+from twophase.assignment.names import fold
+from twophase.assignment.pseudonyms import (
     DOC_NETWORKS,
     FICTION_LANDLINE_BLOCKS,
     FICTION_MOBILE_BLOCK,

@@ -11,17 +11,17 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import MODEL, PASSPHRASE, ROOT, write_corpus
-from twophase.assign import assign_into
+from twophase.assignment import assign_into
 from twophase.corpus import Source
-from twophase.detect import detect
-from twophase.detect.lists import Lists, read_lists
+from twophase.detection import detect
+from twophase.detection.lists import Lists, read_lists
 from twophase.errors import UsageError
 from twophase.evaluate import leak_rate, load_gold_json, score
 from twophase.executors import LocalExecutor
 from twophase.files import sha256_hex
-from twophase.render import render
-from twophase.render.leaks import count_leaks
-from twophase.render.propagate import Matcher
+from twophase.rendering import render
+from twophase.rendering.leaks import count_leaks
+from twophase.rendering.propagate import Matcher
 from twophase.sidecar import (
     DocumentPlan,
     Plan,

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from stdnum import luhn
 from stdnum.fr import nir
 
-from twophase.detect.recognizers import RECOGNIZERS, VERSION, canonical, find_patterns
+from twophase.detection.recognizers import RECOGNIZERS, VERSION, canonical, find_patterns
 from twophase.spans import Span
 
 

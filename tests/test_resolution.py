@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import PASSPHRASE
-from twophase.assign import assign
-from twophase.assign.normalize import fold
+from twophase.assignment import assign
+from twophase.assignment.normalize import fold
 from twophase.corpus import Source
 from twophase.files import private_dir
 from twophase.keyholder import export
@@ -166,7 +166,7 @@ def test_second_batch_reuses_the_vault(tmp_path: Path) -> None:
 
 
 def test_feminine_title_and_first_name_keep_a_feminine_pseudonym(tmp_path: Path) -> None:
-    from twophase.assign.names import gender_of
+    from twophase.assignment.names import gender_of
 
     docs = {
         "a.txt": [
@@ -293,7 +293,7 @@ def test_a_compound_pseudonym_never_carries_a_real_name(tmp_path: Path) -> None:
     With most of the female pool used by real people, the pool and its compounds are mostly
     refused, so the chooser must reach names whose parts are all free.
     """
-    from twophase.assign.names import female_given, surnames
+    from twophase.assignment.names import female_given, surnames
 
     given = [g for g in female_given() if "-" not in g and " " not in g][:300]
     family = [f for f in surnames() if "-" not in f and " " not in f][:300]

@@ -11,8 +11,8 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from twophase.assign import AssignResult, assign
-    from twophase.detect import DetectResult, detect
+    from twophase.assignment import AssignResult, assign
+    from twophase.detection import DetectResult, detect
     from twophase.errors import (
         DocumentChanged,
         SidecarMismatch,
@@ -23,16 +23,17 @@ if TYPE_CHECKING:
         VaultLocked,
         WrongPassphrase,
     )
-    from twophase.render import RenderResult, render
+    from twophase.keyholder import audit, export, forget, rekey, reverse, verify
+    from twophase.rendering import RenderResult, render
     from twophase.run import AllResult, run_all
 
 _EXPORTS = {
-    "detect": "twophase.detect",
-    "DetectResult": "twophase.detect",
-    "assign": "twophase.assign",
-    "AssignResult": "twophase.assign",
-    "render": "twophase.render",
-    "RenderResult": "twophase.render",
+    "detect": "twophase.detection",
+    "DetectResult": "twophase.detection",
+    "assign": "twophase.assignment",
+    "AssignResult": "twophase.assignment",
+    "render": "twophase.rendering",
+    "RenderResult": "twophase.rendering",
     "run_all": "twophase.run",
     "AllResult": "twophase.run",
     "TwophaseError": "twophase.errors",
@@ -43,6 +44,12 @@ _EXPORTS = {
     "SidecarMismatch": "twophase.errors",
     "DocumentChanged": "twophase.errors",
     "UnreadableDocument": "twophase.errors",
+    "reverse": "twophase.keyholder",
+    "forget": "twophase.keyholder",
+    "audit": "twophase.keyholder",
+    "rekey": "twophase.keyholder",
+    "verify": "twophase.keyholder",
+    "export": "twophase.keyholder",
 }
 
 __all__ = [
@@ -59,9 +66,15 @@ __all__ = [
     "VaultLocked",
     "WrongPassphrase",
     "assign",
+    "audit",
     "detect",
+    "export",
+    "forget",
+    "rekey",
     "render",
+    "reverse",
     "run_all",
+    "verify",
 ]
 
 

@@ -135,7 +135,7 @@ def detect(
 
     Example: twophase detect corpus/ --workdir work/ --workers 2 --deny always.txt
     """
-    from twophase.detect import detect as run
+    from twophase.detection import detect as run
 
     with _progress() as bar:
         cb = _callback(bar)
@@ -170,7 +170,7 @@ def assign(
 
     Example: TWOPHASE_PASSPHRASE=secret twophase assign --workdir work/ --vault v.db
     """
-    from twophase.assign import assign as run
+    from twophase.assignment import assign as run
 
     result = run(
         workdir, vault, _passphrase(passphrase_file, confirm=not vault.exists()), theme=theme
@@ -204,7 +204,7 @@ def render(
 
     Example: TWOPHASE_PASSPHRASE=secret twophase render --workdir work/ --out pseudo/ --vault v.db
     """
-    from twophase.render import render as run
+    from twophase.rendering import render as run
 
     with _progress() as bar:
         cb = _callback(bar)

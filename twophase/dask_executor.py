@@ -53,7 +53,7 @@ class DaskExecutor:
             name = f"twophase-model-{model}"
 
             def setup(self, worker: Any) -> None:
-                from twophase.detect.worker import preload
+                from twophase.detection.worker import preload
 
                 preload(model)
 

@@ -55,7 +55,7 @@ class LocalExecutor:
         With one worker the work runs in-process and loads the model on first use.
         """
         if self.workers > 1 and not self.started:
-            from twophase.detect.worker import preload
+            from twophase.detection.worker import preload
 
             preload(model)
 

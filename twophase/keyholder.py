@@ -34,7 +34,7 @@ from twophase.errors import (
 from twophase.executors import Executor, LocalExecutor
 from twophase.files import PRIVATE_FILE, private_dir, sha256_hex, write_atomic
 from twophase.formats import Edit, apply_edits
-from twophase.render import Receipt, RenderResult, render
+from twophase.rendering import Receipt, RenderResult, render
 from twophase.sidecar import read_plan
 from twophase.vault import KdfParams, Vault
 from twophase.vault.store import clear_parts
@@ -462,7 +462,7 @@ def forget(
 
 
 def _entity_type(type_: str) -> str:
-    from twophase.detect.recognizers import RECOGNIZERS
+    from twophase.detection.recognizers import RECOGNIZERS
 
     upper = type_.upper()
     if upper not in ("PERSON", *OTHER_TYPES, *RECOGNIZERS):
@@ -473,7 +473,7 @@ def _entity_type(type_: str) -> str:
 
 def _entity_keys(type_: str, name: str) -> list[str]:
     """The entity keys `resolve` would give this surface (docs/resolution.md)."""
-    from twophase.assign.normalize import core_of, parse_person
+    from twophase.assignment.normalize import core_of, parse_person
 
     if type_ == "PERSON":
         person = parse_person(name)
@@ -487,7 +487,7 @@ def _entity_keys(type_: str, name: str) -> list[str]:
     if type_ in OTHER_TYPES:
         core = core_of(name)
         return [core.normal] if core else []
-    from twophase.detect.recognizers import canonical
+    from twophase.detection.recognizers import canonical
 
     return [canonical(type_, name)]
 
@@ -624,7 +624,7 @@ def verify(vault_path: Path, passphrase: str) -> VerifyResult:
     the keyed hash of what its row decrypts to, and the unique indexes must hold. A wrong
     key or a foreign file raises; damaged rows are listed in `problems` (no content).
     """
-    from twophase.assign.mapping import comparable
+    from twophase.assignment.mapping import comparable
 
     try:
         vault = Vault.open(vault_path, passphrase)

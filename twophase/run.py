@@ -14,13 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from twophase.assign import AssignResult, assign_into
+from twophase.assignment import AssignResult, assign_into
 from twophase.corpus import discover
-from twophase.detect import DEFAULT_MODEL, DetectResult, detect
-from twophase.detect.lists import read_lists
+from twophase.detection import DEFAULT_MODEL, DetectResult, detect
+from twophase.detection.lists import read_lists
 from twophase.executors import Executor, LocalExecutor
 from twophase.keyholder import record_receipts
-from twophase.render import RenderResult, render
+from twophase.rendering import RenderResult, render
 from twophase.vault import KdfParams, Vault
 
 Progress = Callable[[str, int, int], None]

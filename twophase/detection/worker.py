@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from twophase.corpus import Failure, Source
-from twophase.detect.lists import Lists
-from twophase.detect.pipeline import Detector, fingerprint, load
+from twophase.detection.lists import Lists
+from twophase.detection.pipeline import Detector, fingerprint, load
 from twophase.errors import reason_of
 from twophase.files import sha256_hex
 from twophase.formats import format_for

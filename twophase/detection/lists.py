@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from twophase.assign.names import fold
-from twophase.detect import recognizers
+from twophase.assignment.names import fold
+from twophase.detection import recognizers
 from twophase.errors import UsageError
 from twophase.spans import Span
 from twophase.words import whole_word

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from twophase.corpus import Failure, Source, discover
-from twophase.detect.lists import read_lists
-from twophase.detect.pipeline import DEFAULT_MODEL, fingerprint
-from twophase.detect.worker import Outcome, Task, run_task
+from twophase.detection.lists import read_lists
+from twophase.detection.pipeline import DEFAULT_MODEL, fingerprint
+from twophase.detection.worker import Outcome, Task, run_task
 from twophase.errors import SidecarMismatch
 from twophase.executors import Executor, LocalExecutor, balanced_chunks
 from twophase.files import private_workdir, sha256_hex
@@ -47,7 +47,7 @@ def detect(
 ) -> DetectResult:
     """Detect entities in every document under `inputs`, writing sidecars to `workdir`.
 
-    `allow` and `deny` are list files (detect/lists.py): surfaces never and always treated
+    `allow` and `deny` are list files (detection/lists.py): surfaces never and always treated
     as entities; their content is part of the detector fingerprint.
     """
     started = time.perf_counter()

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import msgpack
 
-from twophase.assign import propagate
-from twophase.assign.mapping import Chooser, VaultIndex
-from twophase.assign.names import fold as loose_fold
-from twophase.assign.pseudonyms import Generator
-from twophase.assign.resolve import (
+from twophase.assignment import propagate
+from twophase.assignment.mapping import Chooser, VaultIndex
+from twophase.assignment.names import fold as loose_fold
+from twophase.assignment.pseudonyms import Generator
+from twophase.assignment.resolve import (
     Component,
     EntityKey,
     Mention,
@@ -228,7 +228,7 @@ def _variants(
 ) -> tuple[Variant, ...]:
     """Every known surface of the batch and the vault, for batch-wide propagation.
 
-    Costs one decryption of every vault entity not in this batch (assign/propagate.py).
+    Costs one decryption of every vault entity not in this batch (assignment/propagate.py).
     """
     entity_of = {m: entity_ids[r.entity] for m, r in resolution.mentions.items()}
     weights: dict[int, int] = {}

@@ -28,8 +28,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from twophase.assign import names
-from twophase.detect.lists import Lists
+from twophase.assignment import names
+from twophase.detection.lists import Lists
 from twophase.spans import Span
 from twophase.titles import leading_title
 from twophase.words import HYPHENS
@@ -170,7 +170,7 @@ def _surnames() -> frozenset[str]:
 
 @functools.cache
 def _stop_words() -> frozenset[str]:
-    # spaCy is loaded by detect anyway; imported here so `import twophase.detect` stays light.
+    # spaCy is loaded by detect anyway; imported here so `import twophase.detection` stays light.
     from spacy.lang.fr.stop_words import STOP_WORDS
 
     return frozenset(_fold(w) for w in STOP_WORDS) - _PARTICLES

@@ -1,8 +1,8 @@
 """Phase 3: rewrite every document from the plan, in parallel.
 
 Besides the planned replacements, known surfaces the detector missed are replaced too
-(render/propagate.py), and every output is checked for what is still readable
-(render/leaks.py).
+(rendering/propagate.py), and every output is checked for what is still readable
+(rendering/leaks.py).
 
 Invariant: a document is written only if its bytes are exactly those detect saw (else it
 is refused, the rest go on), and each output appears whole or not at all. A rerun of the
@@ -24,8 +24,8 @@ from twophase.errors import DocumentChanged, UsageError, reason_of
 from twophase.executors import Executor, LocalExecutor, balanced_chunks
 from twophase.files import private_dir, sha256_hex, write_atomic
 from twophase.formats import Edit, apply_edits, decode, format_for
-from twophase.render import leaks, propagate
-from twophase.render.leaks import LeakFinding
+from twophase.rendering import leaks, propagate
+from twophase.rendering.leaks import LeakFinding
 from twophase.sidecar import DocumentPlan, read_manifest, read_plan
 
 __all__ = ["Receipt", "RenderResult", "render"]
@@ -60,7 +60,7 @@ class RenderResult:
     seconds: float
     receipts: list[Receipt] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
-    # Documents written with known original surfaces still readable (render/leaks.py).
+    # Documents written with known original surfaces still readable (rendering/leaks.py).
     leaks: list[LeakFinding] = field(default_factory=list)
 
 

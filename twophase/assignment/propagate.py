@@ -6,7 +6,7 @@ batch and the vault, so it lists every way each known entity can be written — 
 surfaces of the batch, and variants derived from their components: family name alone,
 given names alone, "Family Given" and "Family, Given" orders, capitals, capitals without
 accents — each with the text render must put in its place. Render replaces these surfaces
-wherever they stand as whole words outside planned replacements (render/propagate.py).
+wherever they stand as whole words outside planned replacements (rendering/propagate.py).
 
 Renderings go through `resolve.render_pieces`, so a propagated "DUBOIS" reads exactly like
 a detected one. Case is kept as written: "Rose" the person never matches "rose" the flower,
@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 import msgpack
 
-from twophase.assign.names import fold as loose_fold
-from twophase.assign.normalize import strip_accents
-from twophase.assign.resolve import (
+from twophase.assignment.names import fold as loose_fold
+from twophase.assignment.normalize import strip_accents
+from twophase.assignment.resolve import (
     Component,
     Known,
     Mention,

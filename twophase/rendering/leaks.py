@@ -17,7 +17,7 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from twophase.render.propagate import Matcher
+from twophase.rendering.propagate import Matcher
 
 
 @dataclass(frozen=True, slots=True)

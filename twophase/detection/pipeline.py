@@ -1,5 +1,5 @@
 """The detector: spaCy NER with only the components it needs, pattern recognizers, then
-context rules (detect/context.py) and the user's allow and deny lists (detect/lists.py).
+context rules (detection/context.py) and the user's allow and deny lists (detection/lists.py).
 
 Invariant: the same text and the same fingerprint give the same spans, sorted and
 non-overlapping, PERSON spans without their titles. The fingerprint covers the model, the
@@ -14,8 +14,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from twophase.detect import context, recognizers
-from twophase.detect.lists import Lists
+from twophase.detection import context, recognizers
+from twophase.detection.lists import Lists
 from twophase.errors import UsageError
 from twophase.spans import Span
 from twophase.titles import leading_title

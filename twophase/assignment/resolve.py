@@ -15,9 +15,9 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from twophase.assign import names
-from twophase.assign.names import gender_of
-from twophase.assign.normalize import (
+from twophase.assignment import names
+from twophase.assignment.names import gender_of
+from twophase.assignment.normalize import (
     NamePart,
     PersonName,
     core_of,
@@ -26,8 +26,8 @@ from twophase.assign.normalize import (
     parse_person,
     transfer_case,
 )
-from twophase.assign.pseudonyms import format_like
-from twophase.detect.recognizers import canonical
+from twophase.assignment.pseudonyms import format_like
+from twophase.detection.recognizers import canonical
 
 
 @dataclass(frozen=True, slots=True, order=True)

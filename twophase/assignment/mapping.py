@@ -12,11 +12,11 @@ from collections.abc import Mapping
 
 import msgpack
 
-from twophase.assign.names import Gender
-from twophase.assign.normalize import fold, strip_accents
-from twophase.assign.pseudonyms import Generator
-from twophase.assign.resolve import Component, EntityKey, Known
-from twophase.detect.recognizers import canonical
+from twophase.assignment.names import Gender
+from twophase.assignment.normalize import fold, strip_accents
+from twophase.assignment.pseudonyms import Generator
+from twophase.assignment.resolve import Component, EntityKey, Known
+from twophase.detection.recognizers import canonical
 from twophase.vault import Vault
 
 _PARTS = re.compile(r"[\s'-]+")

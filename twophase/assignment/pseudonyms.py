@@ -22,8 +22,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Final, TypeVar
 
-from twophase.assign import names
-from twophase.assign.names import Gender, fold, gender_of
+from twophase.assignment import names
+from twophase.assignment.names import Gender, fold, gender_of
 
 __all__ = ["THEMES", "Gender", "Generator", "format_like", "gender_of"]
 
