@@ -18,7 +18,7 @@ lint:
 # Benchmarks: pytest-benchmark per phase, then the worker-scaling script
 bench:
     {{venv}}/python -m pytest bench --benchmark-enable -q
-    {{venv}}/python bench/scaling.py --docs 120 --words 1500
+    {{venv}}/python bench/scaling.py
 
 # Run `twophase all` on the example corpus
 demo:

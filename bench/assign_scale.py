@@ -59,11 +59,15 @@ HERE = Path(__file__).resolve()
 _PROSE_WORDS = " Le La Les Il Elle Nous Article Madame Monsieur Objet Cordialement 2024 15 h 30"
 
 
-def _mixed(docs: int, entities: int, seed: int) -> Iterator[list[tuple[str, str]]]:
+def _mixed(
+    docs: int, entities: int, seed: int, first_names: int = 0
+) -> Iterator[list[tuple[str, str]]]:
     """Each document's mentions (label, text): its share of the new entities, plus recurring
     ones and other forms of persons introduced in earlier documents."""
     rng = random.Random(seed)
     givens = sorted(names.any_given())
+    if first_names:  # only the first N of the lexicon's first names
+        givens = givens[:: max(1, len(givens) // first_names)][:first_names]
     words = synth.distinct_words(entities)
     # Shares of the new entities: persons 40%, places 20%, organisations 20%, e-mails and
     # phones 10% each.
@@ -127,7 +131,7 @@ def _surnames(docs: int, entities: int, given: bool, seed: int) -> Iterator[list
 def generate(workdir: Path, args: argparse.Namespace) -> None:
     """Write the manifest and one sidecar per document under `workdir`."""
     if args.kind == "mixed":
-        batches = _mixed(args.docs, args.entities, args.seed)
+        batches = _mixed(args.docs, args.entities, args.seed, args.first_names)
     else:
         batches = _surnames(args.docs, args.entities, args.given, args.seed)
     sources = []
@@ -286,6 +290,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--docs", type=int, default=100_000)
     ap.add_argument("--entities", type=int, default=1_000_000, help="new entities in the batch")
     ap.add_argument("--given", action="store_true", help="surnames: with a first name")
+    ap.add_argument(
+        "--first-names",
+        type=int,
+        default=0,
+        help="mixed: draw persons' first names from N of the lexicon's (default: all)",
+    )
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--workdir", type=Path, help="keep (and reuse) the sidecars here")
     ap.add_argument("--profile", type=Path, help="cProfile the assign child into this file")
@@ -304,7 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="twophase-assign-"))
     try:
         workdir = args.workdir or tmp / "work"
-        stamp = {k: getattr(args, k) for k in ("kind", "docs", "entities", "given", "seed")}
+        keys = ("kind", "docs", "entities", "given", "seed", "first_names")
+        stamp = {k: getattr(args, k) for k in keys}
         stamp["schema"] = SIDECAR_SCHEMA
         stamp_path = workdir / STAMP
         if stamp_path.exists() and json.loads(stamp_path.read_text()) == stamp:

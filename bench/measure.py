@@ -1,14 +1,17 @@
 """Wall time and peak memory of a process tree, for the benchmarks.
 
-A thread polls the process and all its descendants every ~50 ms and keeps the peak of the
-summed RSS and of the summed PSS (proportional set size: shared pages, such as a model
-inherited by fork, are counted once across the tree). Invariant: measuring never changes
-what is measured beyond the cost of reading /proc.
+A thread polls the process and all its descendants and keeps the peak of the summed RSS
+(every ~50 ms) and of the summed PSS (proportional set size: shared pages, such as a model
+inherited by fork, are counted once across the tree). PSS comes from /proc/PID/smaps_rollup,
+whose cost grows with the mapped memory (tens of ms for a process of several GB), so it is
+read as often as keeps the sampler under ~5% of one core, at least every 50 ms when cheap.
+Invariant: on a 2-core machine the measuring thread must not steal a worker's core.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -25,6 +28,7 @@ MiB = 1024 * 1024
 @dataclass(frozen=True, slots=True)
 class Run:
     seconds: float
+    cpu: float  # user + system seconds of the whole tree (every reaped descendant)
     peak_rss: int
     peak_pss: int
     peak_processes: int
@@ -56,26 +60,36 @@ class TreeSampler:
         self._stop.set()
         self._thread.join()
 
-    def sample(self) -> None:
+    def sample(self, pss: bool = True) -> None:
         try:
             procs = [self.root, *self.root.children(recursive=True)]
         except psutil.Error:
             return
-        rss = pss = 0
+        rss_sum = pss_sum = 0
         for proc in procs:
             try:
-                info = proc.memory_full_info()
+                if pss:
+                    info = proc.memory_full_info()
+                    pss_sum += info.pss
+                else:
+                    info = proc.memory_info()
             except psutil.Error:  # exited between listing and reading
                 continue
-            rss += info.rss
-            pss += info.pss
-        self.peak_rss = max(self.peak_rss, rss)
-        self.peak_pss = max(self.peak_pss, pss)
+            rss_sum += info.rss
+        self.peak_rss = max(self.peak_rss, rss_sum)
+        self.peak_pss = max(self.peak_pss, pss_sum)
         self.peak_processes = max(self.peak_processes, len(procs))
 
     def _run(self) -> None:
+        next_pss = 0.0
         while not self._stop.is_set():
-            self.sample()
+            now = time.perf_counter()
+            if now >= next_pss:
+                self.sample(pss=True)
+                cost = time.perf_counter() - now
+                next_pss = now + max(self.interval, 20 * cost)  # <= ~5% of a core
+            else:
+                self.sample(pss=False)
             self._stop.wait(self.interval)
 
 
@@ -83,6 +97,7 @@ def run(
     argv: Sequence[str | Path], *, env: dict[str, str] | None = None, check: bool = True
 ) -> Run:
     """Run `argv`, timing it and sampling its process tree's memory."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(
         [str(a) for a in argv],
@@ -94,11 +109,14 @@ def run(
     with TreeSampler(proc.pid) as sampler:
         stdout, stderr = proc.communicate()
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if check and proc.returncode != 0:
         sys.stderr.write(stderr)
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(map(str, argv))}")
     return Run(
         seconds,
+        cpu,
         sampler.peak_rss,
         sampler.peak_pss,
         sampler.peak_processes,

@@ -231,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=max(2, os.cpu_count() or 1))
     ap.add_argument("--startup-docs", type=int, default=8, help="documents per start-up mode")
     ap.add_argument("--render-repeats", type=int, default=5)
+    ap.add_argument(
+        "--repeat", type=int, default=1, help="alternate the 1/N-worker runs R times, keep best"
+    )
     ap.add_argument("--skip", default="", help="comma list of: baseline,phases,all,startup")
     ap.add_argument("--keep", type=Path, help="keep the corpus and outputs in this folder")
     ap.add_argument("--json", type=Path, help="also write every figure here")
@@ -285,9 +288,11 @@ def _run(args: argparse.Namespace, base: Path, skip: set[str]) -> int:
     def record(row: Row) -> Row:
         rows.append(row)
         mem = row.run.memory() if row.run else ""
+        cores = row.run.cpu / row.run.seconds if row.run else 0
+        cpu = f"CPU {row.run.cpu:6.1f} s ({cores:.2f} cores)" if row.run else ""
         print(
-            f"  {row.step:<22} w={row.workers!s:<3} {row.seconds:7.1f} s  "
-            f"{row.rate:9,.0f} words/s  {mem}  load {row.load}  {row.note}",
+            f"  {row.step:<16} w={row.workers!s:<2} {row.seconds:6.1f} s {row.rate:8,.0f} words/s"
+            f"  {cpu}  {mem}  load {row.load}  {row.note}",
             flush=True,
         )
         return row
@@ -309,27 +314,24 @@ def _run(args: argparse.Namespace, base: Path, skip: set[str]) -> int:
             record(Row(f"nlp.pipe {pipeline}", 1, b["pipe"], words, r, load, note))
 
     # 2. Each phase, 1 and N workers, through the CLI (wall time of the whole command).
+    # With --repeat R, the 1- and N-worker runs alternate R times and the best of each
+    # counts: a neighbour's burst of load then hits both sides, not one.
     work = {1: base / "work1", n: base / f"work{n}"}
     if "phases" not in skip:
         print("\nphases, `twophase CMD` wall time (process start and model load included):")
-        for k in (1, n):
-            load = measure.load()
-            r = measure.run(
-                [
-                    *CLI,
-                    "detect",
-                    corpus,
-                    "--workdir",
-                    work[k],
-                    "--workers",
-                    str(k),
-                    "--model",
-                    model,
-                ],
-                env=env,
-            )
-            inner = _seconds(r"words in ([\d.]+) s", r.stderr)
-            record(Row("detect", k, r.seconds, words, r, load, f"(library {inner:.1f} s)"))
+        for _ in range(args.repeat):
+            for k in (1, n):
+                shutil.rmtree(work[k], ignore_errors=True)
+                load = measure.load()
+                r = measure.run(
+                    [
+                        *(*CLI, "detect", corpus, "--workdir", work[k]),
+                        *("--workers", str(k), "--model", model),
+                    ],
+                    env=env,
+                )
+                inner = _seconds(r"words in ([\d.]+) s", r.stderr)
+                record(Row("detect", k, r.seconds, words, r, load, f"(library {inner:.1f} s)"))
         load = measure.load()
         vault = base / "vault-phases.db"
         r = measure.run([*CLI, "assign", "--workdir", work[1], "--vault", vault], env=env)
@@ -340,14 +342,8 @@ def _run(args: argparse.Namespace, base: Path, skip: set[str]) -> int:
             load = measure.load()
             r = measure.run(
                 [
-                    *CLI,
-                    "render",
-                    "--workdir",
-                    work[k],
-                    "--out",
-                    base / f"out{k}",
-                    "--workers",
-                    str(k),
+                    *(*CLI, "render", "--workdir", work[k]),
+                    *("--out", base / f"out{k}", "--workers", str(k)),
                 ],
                 env=env,
             )
@@ -361,8 +357,9 @@ def _run(args: argparse.Namespace, base: Path, skip: set[str]) -> int:
         mb = rc["bytes"] / 1e6
         print(
             f"  render vs plain copy, in-process, best of {args.render_repeats} (load {load}): "
-            f"render {rc['render'] * 1e3:.0f} ms ({mb / rc['render']:.0f} MB/s), "
-            f"copy {rc['copy'] * 1e3:.0f} ms, copy+fsync+rename {rc['copy_fsync'] * 1e3:.0f} ms"
+            f"render {rc['render'] * 1e3:.0f} ms ({mb / rc['render']:.1f} MB/s), "
+            f"copy {rc['copy'] * 1e3:.0f} ms ({mb / rc['copy']:.0f} MB/s), "
+            f"copy+fsync+rename {rc['copy_fsync'] * 1e3:.0f} ms"
             f" -> render/copy = {rc['render'] / rc['copy']:.2f}, "
             f"render/(copy+fsync) = {rc['render'] / rc['copy_fsync']:.2f} (target <= 2)"
         )
@@ -370,20 +367,24 @@ def _run(args: argparse.Namespace, base: Path, skip: set[str]) -> int:
     # 3. `all`, 1 and N workers, fresh vault each.
     if "all" not in skip:
         print("\n`twophase all`, wall time (process start, model load, KDF, 3 phases):")
-        for k in (1, n):
-            load = measure.load()
-            r = measure.run(
-                [
-                    *(*CLI, "all", corpus, "--out", base / f"all-out{k}"),
-                    *("--vault", base / f"all-{k}.db", "--workers", str(k), "--model", model),
-                ],
-                env=env,
-            )
-            d = _seconds(r"detect ([\d.]+) s", r.stderr)
-            a = _seconds(r"assign ([\d.]+) s", r.stderr)
-            s = _seconds(r"render ([\d.]+) s", r.stderr)
-            note = f"(detect {d:.1f} s, assign {a:.2f} s, render {s:.2f} s)"
-            record(Row("all", k, r.seconds, words, r, load, note))
+        for _ in range(args.repeat):
+            for k in (1, n):
+                out = base / f"all-out{k}"
+                shutil.rmtree(out, ignore_errors=True)
+                (base / f"all-{k}.db").unlink(missing_ok=True)
+                load = measure.load()
+                r = measure.run(
+                    [
+                        *(*CLI, "all", corpus, "--out", out, "--vault", base / f"all-{k}.db"),
+                        *("--workers", str(k), "--model", model),
+                    ],
+                    env=env,
+                )
+                d = _seconds(r"detect ([\d.]+) s", r.stderr)
+                a = _seconds(r"assign ([\d.]+) s", r.stderr)
+                s = _seconds(r"render ([\d.]+) s", r.stderr)
+                note = f"(detect {d:.1f} s, assign {a:.2f} s, render {s:.2f} s)"
+                record(Row("all", k, r.seconds, words, r, load, note))
 
     # 4. Worker start-up: fork after loading against an initializer that loads.
     if "startup" not in skip:
@@ -440,7 +441,9 @@ def _run(args: argparse.Namespace, base: Path, skip: set[str]) -> int:
 
 def _summary(rows: list[Row], extra: dict[str, Any], n: int) -> None:
     def get(step: str, workers: int | str) -> Row | None:
-        return next((r for r in rows if r.step == step and r.workers == workers), None)
+        """The best (shortest) run of `step` with `workers`."""
+        runs = [r for r in rows if r.step == step and r.workers == workers]
+        return min(runs, key=lambda r: r.seconds) if runs else None
 
     print("\nsummary (ratios within this run):")
     targets: list[tuple[str, Callable[[float], bool], float | None]] = []
@@ -452,6 +455,12 @@ def _summary(rows: list[Row], extra: dict[str, Any], n: int) -> None:
             if step == "detect":
                 targets.append(("detect N/1 >= 1.85", lambda v: v >= 1.85, speedup))
             if one.run and many.run:
+                print(
+                    f"  {step}: CPU seconds with {n} workers / with 1 = "
+                    f"{many.run.cpu / one.run.cpu:.2f} (the work parallelism adds); "
+                    f"cores used {one.run.cpu / one.run.seconds:.2f} and "
+                    f"{many.run.cpu / many.run.seconds:.2f} (of {n}: less means a busy machine)"
+                )
                 mem = many.run.peak_pss / one.run.peak_pss
                 print(f"  {step}: peak PSS with {n} workers / with 1 = {mem:.2f}")
                 if step in ("detect", "all"):

@@ -105,7 +105,9 @@ def test_assign(benchmark: Any, batch: Batch, tmp_path: Path) -> None:
 def large(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Synthetic sidecars: 1,000 documents, 10,000 new entities (bench/assign_scale.py)."""
     work = tmp_path_factory.mktemp("large") / "work"
-    args = argparse.Namespace(kind="mixed", docs=1000, entities=10_000, given=False, seed=3)
+    args = argparse.Namespace(
+        kind="mixed", docs=1000, entities=10_000, given=False, seed=3, first_names=0
+    )
     assign_scale.generate(work, args)
     return work
 
