@@ -7,8 +7,8 @@ run's whole process tree, render against a plain copy of the same files, and for
 against a pool whose initializer loads the model. Every figure docs/performance.md records
 comes out of this script, with the load average at the time.
 
-Run: .venv/bin/python bench/scaling.py            (200 documents of ~2,000 words, ~6 min
-                                                   on 2 idle cores with fr_core_news_md)
+Run: .venv/bin/python bench/scaling.py            (200 documents of ~2,000 words, ~9 min
+                                                   on 2 cores with fr_core_news_md)
      .venv/bin/python bench/scaling.py --docs 20 --words 500 --model fr_core_news_sm  (smoke)
      .venv/bin/python bench/scaling.py --corpus DIR  (your own .txt/.md documents)
 """
@@ -230,6 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default="fr_core_news_md")
     ap.add_argument("--workers", type=int, default=max(2, os.cpu_count() or 1))
     ap.add_argument("--startup-docs", type=int, default=8, help="documents per start-up mode")
+    ap.add_argument(
+        "--startup-modes",
+        default="fork-after-load,fork-initializer,spawn-initializer",
+        help=f"comma list of: {','.join(STARTUP_MODES)}",
+    )
     ap.add_argument("--render-repeats", type=int, default=5)
     ap.add_argument(
         "--repeat", type=int, default=1, help="alternate the 1/N-worker runs R times, keep best"
@@ -389,7 +394,7 @@ def _run(args: argparse.Namespace, base: Path, skip: set[str]) -> int:
     # 4. Worker start-up: fork after loading against an initializer that loads.
     if "startup" not in skip:
         print(f"\nworker start-up, {n} workers, then {args.startup_docs} documents detected:")
-        for mode in STARTUP_MODES:
+        for mode in args.startup_modes.split(","):
             load = measure.load()
             r = measure.run(
                 [

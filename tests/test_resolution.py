@@ -303,3 +303,24 @@ def test_a_compound_pseudonym_never_carries_a_real_name(tmp_path: Path) -> None:
     for pseudo in out["a.txt"]:
         parts = {fold(x) for x in re.split(r"[\s'-]+", pseudo) if x}
         assert not parts & reals, pseudo
+
+
+def test_choosing_survives_real_names_covering_the_pools(tmp_path: Path) -> None:
+    """Regression: with every pool first name real, the parts rule refused every compound
+    and the chooser ran out of candidates (RuntimeError) at the 1M-entity bench."""
+    from twophase.assignment.mapping import Chooser, VaultIndex, comparable
+    from twophase.assignment.names import female_given, male_given
+    from twophase.assignment.pseudonyms import Generator
+    from twophase.assignment.resolve import Component
+
+    reals = {Component("PERSON", "given", fold(g)) for g in female_given() + male_given()}
+    with Vault.open(tmp_path / "v.db", PASSPHRASE, create=True, kdf=FAST) as vault:
+        index = VaultIndex(vault)
+        generator = Generator(vault.theme, vault.keys.generator_secret)
+        chooser = Chooser(index, generator, reals)
+        # The one candidate without a pool part is already someone's pseudonym.
+        for attempt in range(8):
+            taken = generator.given("yannis", attempt, "m", 1)
+            chooser.taken.add(("PERSON", index.blind("PERSON", comparable("PERSON", taken))))
+        pseudo, _ = chooser.choose(Component("PERSON", "given", "yannis"), "m")
+        assert fold(pseudo) not in {c.normal for c in reals}

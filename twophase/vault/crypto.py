@@ -7,6 +7,7 @@ touching a row.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import os
@@ -102,8 +103,7 @@ class Keys:
     def blind(self, namespace: str, value: str) -> bytes:
         """Keyed, deterministic lookup token: equal inputs, equal tokens; nothing else."""
         message = namespace.encode() + b"\x1f" + value.encode("utf-8", "surrogatepass")
-        # One-shot hmac.digest: the same HMAC-SHA256, about twice as fast as hmac.new.
-        return hmac.digest(self._blind, message, "sha256")[:BLIND_BYTES]
+        return hmac.new(self._blind, message, hashlib.sha256).digest()[:BLIND_BYTES]
 
     @staticmethod
     def _ad(table: str, column: str, row: int) -> bytes:
