@@ -480,7 +480,8 @@ def test_sigkill_during_render_resumes_with_only_the_missing(tmp_path: Path) -> 
     assert 200 <= len(before) < len(docs)
     assert all(not p.name.endswith(".tmp") or p.name.startswith(".") for p in out.iterdir())
     twophase("render", "--workdir", work, "--out", out, "--workers", "1")
-    assert tree(out) == tree(reference)
+    # A kill mid-write may leave a hidden temporary (docs/reliability.md), never a final name.
+    assert {k: v for k, v in tree(out).items() if not k.startswith(".")} == tree(reference)
     after = {p.name: p.stat().st_ino for p in out.glob("d*.txt")}
     kept = sum(after[name] == inode for name, inode in before.items())
     assert kept >= len(before) - 1  # at most the one being written at the kill is redone
