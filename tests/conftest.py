@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import os
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,3 +34,25 @@ def write_corpus(root: Path, docs: dict[str, str | bytes]) -> Path:
         else:
             path.write_text(content, encoding="utf-8")
     return root
+
+
+def _hold(path: str, seconds: float, ready: Any) -> None:
+    from twophase.vault import Vault
+
+    with Vault.open(Path(path), PASSPHRASE):
+        ready.set()
+        time.sleep(seconds)
+
+
+@contextlib.contextmanager
+def vault_held(path: Path, seconds: float) -> Iterator[None]:
+    """Another process holds the vault's lock for `seconds` while the block runs."""
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Event()
+    holder = ctx.Process(target=_hold, args=(str(path), seconds, ready))
+    holder.start()
+    try:
+        assert ready.wait(30)
+        yield
+    finally:
+        holder.join()

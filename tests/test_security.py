@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import multiprocessing
 import os
 import sqlite3
 import stat
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import MODEL, PASSPHRASE, write_corpus
+from tests.conftest import MODEL, PASSPHRASE, vault_held, write_corpus
 from tests.test_end_to_end import DOCS, tree, twophase
 from twophase import keyholder
 from twophase.errors import VaultCorrupt, WrongPassphrase
@@ -278,27 +277,14 @@ def test_vault_is_0600_and_workdir_0700_even_with_an_open_umask(
     )
 
 
-def _hold(path: str, seconds: float, ready: multiprocessing.synchronize.Event) -> None:
-    with Vault.open(Path(path), PASSPHRASE):
-        ready.set()
-        time.sleep(seconds)
-
-
 def test_a_second_run_waits_with_a_message_for_the_first(tmp_path: Path) -> None:
     path = tmp_path / "v.db"
     Vault.open(path, PASSPHRASE, create=True).close()
-    ctx = multiprocessing.get_context("spawn")
-    ready = ctx.Event()
-    holder = ctx.Process(target=_hold, args=(str(path), 3.0, ready))
-    holder.start()
-    try:
-        assert ready.wait(30)
+    with vault_held(path, 3.0):
         started = time.monotonic()
         proc = twophase("verify", "--vault", path)
         assert time.monotonic() - started > 1.0
         assert "waiting for another run" in proc.stderr and "intact" in proc.stderr
-    finally:
-        holder.join()
 
 
 def test_concurrent_runs_on_one_new_vault_serialize_and_never_corrupt(tmp_path: Path) -> None:

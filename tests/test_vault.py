@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-import multiprocessing
 import stat
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import vault_held
 from twophase.errors import VaultCorrupt, VaultLocked, WrongPassphrase
 from twophase.vault import KdfParams, Vault
 from twophase.vault.crypto import MIN_ITERATIONS, MIN_MEMORY_KIB
@@ -93,23 +92,9 @@ def test_failed_transaction_leaves_vault_unchanged(tmp_path: Path) -> None:
         assert list(vault.rows("SELECT count(*) FROM runs")) == [(0,)]
 
 
-def _hold(path: str, seconds: float, ready: multiprocessing.synchronize.Event) -> None:
-    with Vault.open(Path(path), PASS):
-        ready.set()
-        time.sleep(seconds)
-
-
 def test_second_run_waits_for_the_lock_then_times_out(tmp_path: Path) -> None:
     path = tmp_path / "v.db"
     Vault.open(path, PASS, create=True).close()
-    ctx = multiprocessing.get_context("spawn")
-    ready = ctx.Event()
-    holder = ctx.Process(target=_hold, args=(str(path), 5.0, ready))
-    holder.start()
-    try:
-        assert ready.wait(30)
-        with pytest.raises(VaultLocked):
-            Vault.open(path, PASS, lock_timeout=0.5)
-    finally:
-        holder.join()
+    with vault_held(path, 5.0), pytest.raises(VaultLocked):
+        Vault.open(path, PASS, lock_timeout=0.5)
     Vault.open(path, PASS).close()  # released when the holder ended
