@@ -8,6 +8,7 @@ The phases only ever see the extracted text and offsets into it; a new format (.
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -45,9 +46,10 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
-# C0 controls other than tab, newlines, vertical tab and form feed: text never has them,
-# binary files nearly always do.
-_CONTROLS = {chr(c) for c in range(32) if chr(c) not in "\t\n\r\x0b\x0c"} | {"\x7f"}
+# C0 controls other than tab, newlines, vertical tab and form feed, and DEL: text never has
+# them, binary files nearly always do. A regex search, not a set test, since it runs on
+# every document in detect and render (measured: 4x faster on 2.6 MB of French text).
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +85,19 @@ def decode(data: bytes) -> Decoded:
 
 
 def _checked(decoded: Decoded) -> Decoded:
-    if not _CONTROLS.isdisjoint(decoded.text):
+    if _CONTROLS.search(decoded.text):
         raise UnreadableDocument("binary file (control characters)")
     return decoded
+
+
+def encode(text: str, decoded: Decoded) -> bytes:
+    """`text` written back as `decoded` was read: same encoding, same byte-order mark."""
+    try:
+        return decoded.bom + text.encode(decoded.encoding)
+    except UnicodeEncodeError as exc:
+        raise UnreadableDocument(
+            f"a pseudonym cannot be written in this file's {decoded.encoding} encoding"
+        ) from exc
 
 
 def apply_edits(text: str, edits: Sequence[Edit]) -> str:
@@ -113,13 +125,7 @@ class PlainText:
 
     def rebuild(self, data: bytes, edits: Sequence[Edit]) -> bytes:
         decoded = decode(data)
-        text = apply_edits(decoded.text, edits)
-        try:
-            return decoded.bom + text.encode(decoded.encoding)
-        except UnicodeEncodeError as exc:
-            raise UnreadableDocument(
-                f"a pseudonym cannot be written in this file's {decoded.encoding} encoding"
-            ) from exc
+        return encode(apply_edits(decoded.text, edits), decoded)
 
 
 FORMATS: tuple[Format, ...] = (PlainText(),)
