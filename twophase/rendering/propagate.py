@@ -46,6 +46,8 @@ class Matcher:
             self._automaton.add_word(variant.surface, (i, len(variant.surface)))
         if self.variants:
             self._automaton.make_automaton()
+        # NUL never occurs in a decoded document (formats.decode refuses it as binary).
+        self._mask: str | None = None if any("\0" in v.surface for v in self.variants) else "\0"
 
     def __bool__(self) -> bool:
         return bool(self.variants)
@@ -58,6 +60,38 @@ class Matcher:
         for last, (i, length) in self._automaton.iter(text):
             start, end = last + 1 - length, last + 1
             if whole_word(text, start, end):
+                out.append((start, end, i))
+        return out
+
+    def find_outside(
+        self, text: str, taken: Sequence[tuple[int, int]]
+    ) -> list[tuple[int, int, int]] | None:
+        """`find`, less the occurrences that overlap a `taken` range; None if it cannot tell.
+
+        Why: most occurrences lie inside planned replacements (detect found them), and
+        checking each in Python was most of render's time. Here the automaton runs over a
+        copy of `text` where the taken ranges are masked with a character no surface has,
+        so it never reports them. `taken` must be sorted, disjoint and non-empty ranges
+        (else None: the caller falls back to the general rule).
+        """
+        if not self.variants:
+            return []
+        if self._mask is None:
+            return None
+        parts = []
+        pos = 0
+        for start, end in taken:
+            if start < pos or end <= start or end > len(text):
+                return None
+            parts.append(text[pos:start])
+            parts.append(self._mask * (end - start))
+            pos = end
+        parts.append(text[pos:])
+        masked = "".join(parts)
+        out = []
+        for last, (i, length) in self._automaton.iter(masked):
+            start, end = last + 1 - length, last + 1
+            if whole_word(text, start, end):  # the context is the real text, masks aside
                 out.append((start, end, i))
         return out
 
@@ -83,19 +117,24 @@ def matcher_of(workdir: Path) -> Matcher:
 def hits(text: str, planned: Iterable[Replacement], matcher: Matcher) -> list[Hit]:
     """Occurrences to replace: no overlap with a planned replacement or with each other."""
     taken = sorted((r.start, r.end) for r in planned)
-    starts = [a for a, _ in taken]
+    found = matcher.find_outside(text, taken)
+    if found is None:  # planned replacements that overlap or are empty: the general rule
+        starts = [a for a, _ in taken]
+        found = [h for h in matcher.find(text) if not _overlaps(h[0], h[1], taken, starts)]
     out: list[Hit] = []
     reach = 0
-    for start, end, i in sorted(matcher.find(text), key=lambda h: (h[0], -h[1], h[2])):
+    for start, neg_end, i in sorted((start, -end, i) for start, end, i in found):
         if start < reach:
             continue
-        k = bisect.bisect_right(starts, start)
-        if (k and taken[k - 1][1] > start) or (k < len(taken) and taken[k][0] < end):
-            continue
         variant = matcher.variants[i]
-        out.append(Hit(start, end, variant.text, variant.entity, variant.label))
-        reach = end
+        out.append(Hit(start, -neg_end, variant.text, variant.entity, variant.label))
+        reach = -neg_end
     return out
+
+
+def _overlaps(start: int, end: int, taken: list[tuple[int, int]], starts: list[int]) -> bool:
+    k = bisect.bisect_right(starts, start)
+    return bool((k and taken[k - 1][1] > start) or (k < len(taken) and taken[k][0] < end))
 
 
 def completed(
