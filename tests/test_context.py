@@ -221,3 +221,77 @@ def test_a_model_span_cut_inside_a_compound_name_is_widened() -> None:
     text = "Il a vu François-Xavier Dupont et Sophie Nguyen-Lambert hier."
     ner = [model(text, "Xavier Dupont"), model(text, "Sophie Nguyen")]
     assert persons(text, ner) == ["François-Xavier Dupont", "Sophie Nguyen-Lambert"]
+
+
+def test_items_of_an_enumeration_with_a_person_are_persons() -> None:
+    text = "Avec Rock Hudson, Tony Curtis et Cassie, le film sort en 1960."
+    ner = [model(text, "Rock Hudson", "LOCATION"), model(text, "Tony Curtis")]
+    assert labelled(text, ner) == [
+        ("PERSON", "Rock Hudson"),
+        ("PERSON", "Tony Curtis"),
+        ("PERSON", "Cassie"),
+    ]
+
+
+def test_a_comma_without_a_conjunction_is_an_apposition_not_a_list() -> None:
+    text = "Rédigé par Karim Benali, Lumen Études, pour le comité."
+    ner = [model(text, "Karim Benali"), model(text, "Lumen Études", "ORG")]
+    assert labelled(text, ner) == [("PERSON", "Karim Benali"), ("ORG", "Lumen Études")]
+
+
+def test_an_enumeration_leaves_complements_and_one_word_places_alone() -> None:
+    text = (
+        "Le directeur de Microsoft, Bill Gates et Paul Allen visitent Lyon, Marie Curie et Paris."
+    )
+    ner = [
+        model(text, "Microsoft", "ORG"),
+        model(text, "Bill Gates"),
+        model(text, "Paul Allen"),
+        model(text, "Lyon", "LOCATION"),
+        model(text, "Marie Curie"),
+        model(text, "Paris", "LOCATION"),
+    ]
+    assert [label for label, _ in labelled(text, ner)] == [
+        "ORG",
+        "PERSON",
+        "PERSON",
+        "LOCATION",
+        "PERSON",
+        "LOCATION",
+    ]
+
+
+def test_one_surface_takes_one_label_in_a_document_and_a_person_wins_a_tie() -> None:
+    text = "The Miz gagne. Puis The Miz perd. Enfin The Miz revient et Force India recrute."
+    first, second = (text.index("The Miz"), text.index("The Miz", 10))
+    ner = [
+        Span(first, first + 7, "PERSON", "The Miz"),
+        Span(second, second + 7, "ORG", "The Miz"),
+        model(text, "Force India", "ORG"),
+    ]
+    assert labelled(text, ner) == [
+        ("PERSON", "The Miz"),
+        ("PERSON", "The Miz"),
+        ("PERSON", "The Miz"),
+        ("ORG", "Force India"),
+    ]
+
+
+def test_a_majority_of_another_label_wins_over_one_person() -> None:
+    text = "Sauber gagne. Sauber perd. Chez Sauber, rien."
+    at = [i for i in range(len(text)) if text.startswith("Sauber", i)]
+    ner = [Span(at[0], at[0] + 6, "PERSON", "Sauber")] + [
+        Span(a, a + 6, "ORG", "Sauber") for a in at[1:]
+    ]
+    assert [label for label, _ in labelled(text, ner)] == ["ORG", "ORG", "ORG"]
+
+
+def test_the_whole_of_a_quotation_is_a_title_unless_a_first_name_vouches() -> None:
+    text = 'Le film « Evita » et la chanson " Annie Hall " sont cités.'
+    ner = [model(text, "Evita"), model(text, "Annie Hall")]
+    assert persons(text, ner) == ["Annie Hall"]
+
+
+def test_a_generation_suffix_makes_a_person() -> None:
+    text = "Parmi les acteurs, Lon Chaney Jr. dans un rôle."
+    assert labelled(text, [model(text, "Lon Chaney Jr", "ORG")]) == [("PERSON", "Lon Chaney Jr")]

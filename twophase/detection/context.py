@@ -32,7 +32,7 @@ from twophase.assignment import names
 from twophase.detection.lists import Lists
 from twophase.spans import Span
 from twophase.titles import leading_title
-from twophase.words import HYPHENS
+from twophase.words import HYPHENS, whole_word
 
 # ------------------------------------------------------------------------------ lexicons
 # Words are compared folded (case and accents ignored), as names.fold does.
@@ -916,8 +916,176 @@ def _role_names(text: str, taken: list[tuple[int, int]], found: _Found) -> None:
         found.add(start, stop)
 
 
+# An enumeration's separators: "A, B et C", "A ou B".
+_LINK_AFTER = re.compile(r"[ \u00a0]*(?:,|et|ou|&)[ \u00a0]+")
+_LINK_BEFORE = re.compile(r"[ \u00a0]*(?:,|(?<![^\W\d_])et|(?<![^\W\d_])ou|&)[ \u00a0]*$")
+_ITEM_END = re.compile(r"[ \u00a0]*(?:$|[,.;:)!?\n\"»”]|(?:et|ou)(?![^\W\d_]))")
+_COORDINATED = frozenset(("PERSON", "LOCATION", "ORG"))
+# Before an item, these make it a complement, not a list member: "le directeur de Microsoft,
+# Bill Gates", "le à Raw, Jeff Hardy et lui".
+_COMPLEMENT = _set("le la les l du des au aux un une de d à a en dans sur vers chez")
+
+
+def _item_reads_as_name(toks: list[_Tok]) -> bool:
+    words = [t for t in toks if not _is_particle(t)]
+    if not 1 <= len(words) <= 4 or not all(_name_word(t) or _is_particle(t) for t in toks):
+        return False
+    first = words[0].key
+    return not (
+        first in _PLACE_NAMES
+        or first.split("-")[0] in _PLACE_WORDS
+        or any(w.key in _CALENDAR for w in words)
+        or _looks_like_job(words)
+        or (len(words) == 1 and words[0].caps)
+    )
+
+
+def _complement(text: str, start: int) -> bool:
+    """Whether the word just before `start` makes what follows a complement."""
+    before = text[max(0, start - 12) : start]
+    words = _WORD.findall(before.rstrip(" \u00a0")) if before.endswith((" ", "\u00a0")) else []
+    if before.endswith(("'", "’")):
+        words = [before[-2:-1]]
+    return bool(words) and _fold(words[-1]) in _COMPLEMENT
+
+
+def _coordinated(text: str, spans: list[Span]) -> list[Span]:
+    """Items enumerated with a person are persons: "Rock Hudson, Tony Curtis et Cher".
+
+    The model often names the odd item of a list of people a place or an organisation, or
+    misses a single name beside full ones. An enumeration is a chain of items linked by
+    commas, "et", "ou" on one line, each item a run of name words, that holds a person of two
+    name words and at least one "et" or "ou": its items become persons. Without a
+    conjunction a comma is as often an apposition ("Karim Benali, Lumen Études"), and then
+    nothing changes. A model place of one word is left alone; so is a single word opening a
+    sentence, or a name after "de", "à", "le"... ("le directeur de Microsoft, Bill Gates").
+    """
+    by_start = {s.start: s for s in spans}
+    by_end = {s.end: s for s in spans}
+    starts = sorted(by_start)
+
+    def item(a: int, b: int) -> Span | None:
+        old = by_start.get(a)
+        if old is not None and old.end == b and old.label == "PERSON":
+            return old
+        toks = [_Tok(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text, a, b)]
+        if not toks or not _item_reads_as_name(toks) or _complement(text, a):
+            return None
+        if old is not None and old.end == b:
+            if old.label not in _COORDINATED or (old.label == "LOCATION" and len(toks) < 2):
+                return None
+            return Span(a, b, "PERSON", old.text)
+        i = bisect.bisect_left(starts, b)
+        if i and by_start[starts[i - 1]].end > a:
+            return None
+        before = text[max(0, a - 3) : a].rstrip(" \u00a0")
+        if len(toks) == 1 and (not before or before[-1] in '.!?:;\n«"“(—–-'):
+            return None  # a single word opening a sentence is capitalised for that
+        return Span(a, b, "PERSON", text[a:b])
+
+    def right(pos: int) -> tuple[Span | None, bool]:
+        link = _LINK_AFTER.match(text, pos)
+        if link is None:
+            return None, False
+        a = link.end()
+        line_end = text.find("\n", a)
+        limit = len(text) if line_end < 0 else line_end
+        old = by_start.get(a)
+        b = old.end if old is not None else _scan_name(text, a, limit, max_words=3)[0]
+        if b == a or not _ITEM_END.match(text, b):
+            return None, False
+        return item(a, b), "," not in link.group()
+
+    def left(pos: int) -> tuple[Span | None, bool]:
+        line_start = text.rfind("\n", 0, pos) + 1
+        link = _LINK_BEFORE.search(text, line_start, pos)
+        if link is None or link.end() != pos:
+            return None, False
+        b, conj = link.start(), "," not in link.group()
+        old = by_end.get(b)
+        if old is not None:
+            return item(old.start, b), conj
+        # The longest run of name words that ends at `b` ("avec Queen Latifah").
+        for m in list(_TOKEN.finditer(text, max(line_start, b - 80), b))[-3:]:
+            if _fold(m.group()) in _PARTICLES:
+                continue  # "Lors de SummerSlam": a lower-case particle opens no item here
+            end, run = _scan_name(text, m.start(), b, max_words=3)
+            if run and end == b:
+                return item(m.start(), b), conj
+        return None, False
+
+    changed: dict[int, Span] = {}
+    done: set[int] = set()
+    for anchor in spans:
+        words = [m for m in _TOKEN.finditer(anchor.text) if _fold(m.group()) not in _PARTICLES]
+        if anchor.label != "PERSON" or len(words) < 2 or anchor.start in done:
+            continue
+        chain, queue, conj = {anchor.start: anchor}, [anchor], False
+        while queue:
+            span = queue.pop()
+            for found, linked_by_conj in (right(span.end), left(span.start)):
+                if found is not None and found.start not in chain:
+                    chain[found.start] = found
+                    queue.append(found)
+                    conj |= linked_by_conj
+        done |= chain.keys()
+        if conj:
+            changed.update((a, s) for a, s in chain.items() if by_start.get(a) != s)
+    if not changed:
+        return spans
+    relabelled = [changed.pop(s.start) if s.start in changed else s for s in spans]
+    added = _non_overlapping(changed.values(), [(s.start, s.end) for s in relabelled])
+    return sorted(relabelled + added)
+
+
+def _consistent(text: str, spans: list[Span]) -> list[Span]:
+    """One label for one way of writing a name in a document, and persons found everywhere.
+
+    The model reads each sentence alone: "The Miz" is a person in one, an organisation or
+    nothing in the next. Spans of one surface take the label most of them have (a person wins a
+    tie; other ties stay as they are), and every other whole-word, case-exact occurrence of
+    a surface that is then a person becomes a person too.
+    """
+    votes: dict[str, Counter[str]] = {}
+    for s in spans:
+        if s.label in _COORDINATED:
+            votes.setdefault(s.text, Counter())[s.label] += 1
+    label_of: dict[str, str] = {}
+    persons: list[str] = []
+    for surface, count in votes.items():
+        (first, n), *rest = count.most_common(2)
+        if count["PERSON"] == n:  # a tie with a person: the safer reading, for a leak
+            label_of[surface] = "PERSON"
+            if len(surface) >= 3:
+                persons.append(surface)
+        elif not rest or rest[0][1] < n:
+            label_of[surface] = first
+    out = [
+        Span(s.start, s.end, label_of[s.text], s.text)
+        if s.label in _COORDINATED and label_of.get(s.text, s.label) != s.label
+        else s
+        for s in spans
+    ]
+    if not persons:
+        return out
+    pattern = re.compile("|".join(re.escape(p) for p in sorted(persons, key=len, reverse=True)))
+    starts = [s.start for s in out]
+    for m in pattern.finditer(text):
+        a, b = m.span()
+        i = bisect.bisect_left(starts, b)
+        if whole_word(text, a, b) and not (i and out[i - 1].end > a):
+            out.insert(i, Span(a, b, "PERSON", m.group()))
+            starts.insert(i, a)
+    return out
+
+
+_GENERATION = re.compile(r"^[^\W\d_][\w'’\-]+(?: [^\W\d_][\w'’\-.]*){0,3},? (?:Jr|Sr|Jnr|Snr)\.?$")
+
+
 def _person_like(text: str, span: Span) -> bool:
     """A model place or organisation that reads as a person: "Rock Hudson", "Enzo Ferrari"."""
+    if _GENERATION.search(span.text):
+        return True  # "Lon Chaney Jr", "Ken Griffey Sr."
     toks = [
         _Tok(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text, span.start, span.end)
     ]
@@ -1028,6 +1196,17 @@ def _clean(text: str, span: Span) -> Iterator[tuple[Span, bool]]:
         yield Span(start, end, label, surface), n == 0
 
 
+_OPENING_QUOTE = re.compile(r"[\"«“][ \u00a0]*$")
+_CLOSING_QUOTE = re.compile(r"[ \u00a0]*[\"»”]")
+
+
+def _quoted(text: str, span: Span) -> bool:
+    return bool(
+        _OPENING_QUOTE.search(text, max(0, span.start - 3), span.start)
+        and _CLOSING_QUOTE.match(text, span.end)
+    )
+
+
 def _drop(
     text: str, span: Span, first: bool, line: _Line, evidence: set[str], line_starts: set[int]
 ) -> bool:
@@ -1045,6 +1224,8 @@ def _drop(
         return False
     if words[0].key in _JOB_WORDS and not _has_given(words):
         return True  # "Responsable Grands Comptes", "Directeur"
+    if _quoted(text, span) and not _has_given(words):
+        return True  # the whole of a quotation: a title (" Evita ", « Taggart »), not a person
     vouched = _has_given(words) or any(w.key in evidence for w in words)
     if not first and not vouched:
         return True  # "Marie – Lumen Études": what follows a cut is rarely the same name
@@ -1134,4 +1315,4 @@ def refine(
     _given_pairs(text, sorted(taken), lone)
     _role_names(text, sorted(taken), lone)
     result.extend(_non_overlapping((s for s in lone.spans if not lists.allowed(s.text)), taken))
-    return sorted(result)
+    return _consistent(text, _coordinated(text, sorted(result)))

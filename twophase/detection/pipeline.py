@@ -27,10 +27,11 @@ EXCLUDED = ("lemmatizer", "morphologizer", "attribute_ruler")
 # spaCy's own limit is 1,000,000 characters, and one huge doc costs memory quadratic in
 # nothing useful: long texts are cut at paragraph or line boundaries.
 PIECE_CHARS = 20_000
-# Small batches are 20-30% faster than the default on long documents (issue 6 measurements).
+# Four pieces at a time keep a worker near 400 MiB; spaCy's default batch (1,000) peaked at
+# 9 GB on 2,000-word documents for a ~4% gain here (docs/performance.md).
 BATCH_SIZE = 4
 # Bump when the spans a text gets can change for the same model and lists (sidecars redone).
-DETECT_LOGIC = "3"
+DETECT_LOGIC = "4"
 
 _LABELS = {"PER": "PERSON", "LOC": "LOCATION", "ORG": "ORG"}
 _EDGE = re.compile(r"^[\s\"'«»“”‘’(\[,;:.–-]+|[\s\"'«»“”‘’)\],;:–-]+$")
