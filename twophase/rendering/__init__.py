@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgpack
@@ -22,8 +22,8 @@ import msgpack
 from twophase.corpus import Failure, Source
 from twophase.errors import DocumentChanged, UsageError, reason_of
 from twophase.executors import Executor, LocalExecutor, balanced_chunks
-from twophase.files import private_dir, sha256_hex, write_atomic
-from twophase.formats import Edit, apply_edits, decode, format_for
+from twophase.files import PRIVATE_FILE, AtomicBatch, private_dir, sha256_hex
+from twophase.formats import decode, encode, format_for
 from twophase.rendering import leaks, propagate
 from twophase.rendering.leaks import LeakFinding
 from twophase.sidecar import DocumentPlan, read_manifest, read_plan
@@ -131,19 +131,59 @@ def _size(path: str) -> int:
         return 0
 
 
+# Outputs are made durable in batches (files.AtomicBatch), one flush per this many
+# documents or bytes, whichever comes first: measured in docs/performance.md, where the
+# fsyncs of a batch cost a fraction of one fsync per file. Small enough that a crash costs
+# little work and leaves few hidden temporaries.
+_BATCH_DOCUMENTS = 64
+_BATCH_BYTES = 16 * 1024 * 1024
+
+
 def _render_task(task: _Task) -> list[tuple[Receipt, int, int] | Failure]:
     results: list[tuple[Receipt, int, int] | Failure] = []
     matcher = propagate.matcher_of(Path(task.workdir))
     workdir, out = Path(task.workdir), Path(task.out)
+    mode = 0o666 & ~_umask()
+    private_dir(workdir / "rendered")
+    folders: set[Path] = set()
+    batch = AtomicBatch()
+    staged: list[tuple[str, tuple[Receipt, int, int]]] = []
+
+    def flush() -> None:
+        for (rel, done), error in zip(staged, batch.commit(), strict=True):
+            results.append(done if error is None else Failure(rel, reason_of(error)))
+        staged.clear()
+
     for source, doc in task.items:
         try:
             done = _already_done(workdir, out, doc.document, task.plan_sha256)
-            if done is None:
-                done = _render_one(out, source, doc, matcher)
-                _mark_done(workdir, out, task.plan_sha256, done)
-            results.append(done)
+            if done is not None:
+                results.append(done)
+                continue
+            output, done = _render_one(source, doc, matcher)
+            target = out / doc.document
+            if target.parent not in folders:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                folders.add(target.parent)
+            # The marker is renamed before the output: a crash between the two leaves a
+            # marker whose output is missing, which `_already_done` rejects (it hashes the
+            # output), never an output without its marker, which would be rendered again.
+            # The marker needs no fsync of its own: losing it only costs a redo.
+            batch.stage(
+                (
+                    _marker(workdir, doc.document),
+                    _marker_record(out, task.plan_sha256, done),
+                    PRIVATE_FILE,
+                    False,
+                ),
+                (target, output, mode, True),
+            )
+            staged.append((source.rel, done))
         except Exception as exc:  # one bad document never sinks the batch
             results.append(Failure(source.rel, reason_of(exc)))
+        if len(batch) >= _BATCH_DOCUMENTS or batch.bytes >= _BATCH_BYTES:
+            flush()
+    flush()
     return results
 
 
@@ -156,10 +196,8 @@ def _marker(workdir: Path, rel: str) -> Path:
     return workdir / "rendered" / f"{sha256_hex(rel.encode('utf-8', 'surrogatepass'))}.msgpack"
 
 
-def _mark_done(workdir: Path, out: Path, plan_sha256: str, done: tuple[Receipt, int, int]) -> None:
+def _marker_record(out: Path, plan_sha256: str, done: tuple[Receipt, int, int]) -> bytes:
     receipt, size, leak_count = done
-    path = _marker(workdir, receipt.document)
-    private_dir(path.parent)
     fields = [getattr(receipt, f) for f in Receipt.__dataclass_fields__]
     record = {
         "schema": _MARKER,
@@ -169,7 +207,7 @@ def _mark_done(workdir: Path, out: Path, plan_sha256: str, done: tuple[Receipt, 
         "size": size,
         "leaks": leak_count,
     }
-    write_atomic(path, msgpack.packb(record, use_bin_type=True))
+    return bytes(msgpack.packb(record, use_bin_type=True))
 
 
 def _already_done(
@@ -194,30 +232,36 @@ def _already_done(
 
 
 def _render_one(
-    out: Path, source: Source, doc: DocumentPlan, matcher: propagate.Matcher
-) -> tuple[Receipt, int, int]:
-    """Write one document; returns its receipt, its size and how many leaks it still has."""
+    source: Source, doc: DocumentPlan, matcher: propagate.Matcher
+) -> tuple[bytes, tuple[Receipt, int, int]]:
+    """One document's output bytes, with its receipt, size and how many leaks it still has."""
     data = Path(source.path).read_bytes()
     if sha256_hex(data) != doc.sha256:
         raise DocumentChanged("changed since detect; run detect and assign again")
-    # Batch-wide propagation: known surfaces the detector missed in this document.
-    text = format_for(source.rel).extract(data)
-    doc = replace(doc, replacements=propagate.completed(text, doc.replacements, matcher))
-    edits = [Edit(r.start, r.end, r.text) for r in doc.replacements]
-    output = format_for(source.rel).rebuild(data, edits)
-    target = out / doc.document
-    target.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(target, output, mode=0o666 & ~_umask())
-    # Plain text is the one format: its decoding policy says how offsets map to bytes.
+    format_for(source.rel)  # refuses a file no format reads, as detect did
+    # Plain text is the one format: its text is the decoded file, so one decoding and one
+    # pass over the edits serve propagation, the output, the receipt and the leak check.
     decoded = decode(data)
+    text = decoded.text
+    # Batch-wide propagation: known surfaces the detector missed in this document.
+    replacements = propagate.completed(text, doc.replacements, matcher)
+    parts: list[str] = []
     shifted: list[tuple[int, int, int]] = []
     originals: list[str] = []
-    delta = 0
-    for r in sorted(doc.replacements, key=lambda r: r.start):
+    pos = delta = 0
+    for r in replacements:  # sorted by start
+        if r.start < pos or r.end > len(text) or r.start > r.end:
+            raise ValueError("edits overlap or fall outside the text")
+        parts.append(text[pos : r.start])
+        parts.append(r.text)
         start = r.start + delta
         shifted.append((start, start + len(r.text), r.entity))
-        originals.append(decoded.text[r.start : r.end])
+        originals.append(text[r.start : r.end])
         delta += len(r.text) - (r.end - r.start)
+        pos = r.end
+    parts.append(text[pos:])
+    rendered = "".join(parts)
+    output = encode(rendered, decoded)
     receipt = Receipt(
         doc.document,
         sha256_hex(output),
@@ -228,7 +272,7 @@ def _render_one(
         bom=decoded.bom,
     )
     inserted = [(start, end) for start, end, _ in shifted]
-    return receipt, len(output), leaks.count_leaks(apply_edits(text, edits), inserted, matcher)
+    return output, (receipt, len(output), leaks.count_leaks(rendered, inserted, matcher))
 
 
 def _umask() -> int:
