@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+import hashlib
+import hmac
 import stat
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import vault_held
 from twophase.errors import VaultCorrupt, VaultLocked, WrongPassphrase
 from twophase.vault import KdfParams, Vault
-from twophase.vault.crypto import MIN_ITERATIONS, MIN_MEMORY_KIB
+from twophase.vault.crypto import BLIND_BYTES, MIN_ITERATIONS, MIN_MEMORY_KIB, Keys
 
 PASS = "correct horse battery staple"
 
@@ -98,3 +102,14 @@ def test_second_run_waits_for_the_lock_then_times_out(tmp_path: Path) -> None:
     with vault_held(path, 5.0), pytest.raises(VaultLocked):
         Vault.open(path, PASS, lock_timeout=0.5)
     Vault.open(path, PASS).close()  # released when the holder ended
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=5), st.text(max_size=300), st.binary(min_size=32, max_size=32))
+def test_blind_index_is_plain_hmac_sha256(namespace: str, value: str, data_key: bytes) -> None:
+    """Blind indexes reuse precomputed HMAC states for speed; existing vaults need the very
+    same tokens as HMAC-SHA256 of the sub-key gives."""
+    keys = Keys(data_key)
+    message = namespace.encode() + b"\x1f" + value.encode("utf-8", "surrogatepass")
+    expected = hmac.new(keys._blind, message, hashlib.sha256).digest()[:BLIND_BYTES]
+    assert keys.blind(namespace, value) == expected

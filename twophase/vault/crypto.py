@@ -8,7 +8,6 @@ touching a row.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -97,13 +96,21 @@ class Keys:
 
     def __init__(self, data_key: bytes) -> None:
         self._blind = _subkey(data_key, b"twophase/blind-index/1")
+        # HMAC-SHA256 (RFC 2104) with its two padded-key states hashed once: a copy per
+        # token instead of a new HMAC object, 1 us against 2.5 (assign makes millions).
+        padded = self._blind.ljust(64, b"\0")  # a 32-byte key is shorter than the block
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
         self._aead = AESGCM(_subkey(data_key, b"twophase/rows/1"))
         self.generator_secret = _subkey(data_key, b"twophase/pseudonyms/1")
 
     def blind(self, namespace: str, value: str) -> bytes:
         """Keyed, deterministic lookup token: equal inputs, equal tokens; nothing else."""
-        message = namespace.encode() + b"\x1f" + value.encode("utf-8", "surrogatepass")
-        return hmac.new(self._blind, message, hashlib.sha256).digest()[:BLIND_BYTES]
+        inner = self._inner.copy()
+        inner.update(namespace.encode() + b"\x1f" + value.encode("utf-8", "surrogatepass"))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()[:BLIND_BYTES]
 
     @staticmethod
     def _ad(table: str, column: str, row: int) -> bytes:
