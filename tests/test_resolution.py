@@ -324,3 +324,20 @@ def test_choosing_survives_real_names_covering_the_pools(tmp_path: Path) -> None
             chooser.taken.add(("PERSON", index.blind("PERSON", comparable("PERSON", taken))))
         pseudo, _ = chooser.choose(Component("PERSON", "given", "yannis"), "m")
         assert fold(pseudo) not in {c.normal for c in reals}
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.sampled_from(["0", "+33", "0033", "+330", "33", ""]),
+    st.text(alphabet="0123456789", min_size=7, max_size=11),
+    st.sampled_from(["", " ", ".", "-", "\u00a0", " (0)"]),
+)
+def test_phone_keys_skip_the_parser_only_where_it_agrees(
+    prefix: str, digits: str, sep: str
+) -> None:
+    from twophase.assignment.resolve import identifier_key
+    from twophase.detection.recognizers import canonical
+
+    surface = prefix + sep.join(digits[i : i + 2] for i in range(0, len(digits), 2))
+    assert identifier_key("PHONE", surface) == canonical("PHONE", surface)
+

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from twophase.titles import leading_title
 
@@ -22,6 +22,8 @@ def fold(text: str) -> str:
     """NFC, one apostrophe, one hyphen, single spaces, case-folded."""
     # ASCII needs no composition and holds no typographic dash; "`" is its one apostrophe.
     # The shortcuts matter: assign folds every token of a million names (docs/performance.md).
+    if text.isascii() and text.isalnum():  # one plain word: only the case to fold
+        return text.lower()
     if not text.isascii() or "`" in text:
         text = unicodedata.normalize("NFC", text).translate(_APOSTROPHES).translate(_HYPHENS)
     text = _SPACES.sub(" ", text).strip()
@@ -69,8 +71,7 @@ _TOKEN = re.compile(r"[^\s,]+")
 _INITIALS = re.compile(r"^(?:[^\W\d_]\.-?)+$")
 
 
-@dataclass(frozen=True, slots=True)
-class NamePart:
+class NamePart(NamedTuple):
     """A run of the surface that is one name component: where, what kind, normal form."""
 
     start: int
@@ -80,8 +81,7 @@ class NamePart:
     initials: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class PersonName:
+class PersonName(NamedTuple):
     parts: tuple[NamePart, ...]
     gender: str | None  # from a title, when the surface carried one
     solo: bool  # one bare token: given or family is decided by the batch
@@ -166,8 +166,7 @@ _LEGAL = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Core:
+class Core(NamedTuple):
     """The part of a place or organisation surface that is the name itself."""
 
     start: int

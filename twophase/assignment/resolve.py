@@ -11,9 +11,11 @@ contents; document order and worker count cannot change it.
 from __future__ import annotations
 
 import functools
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from twophase.assignment import names
 from twophase.assignment.names import gender_of
@@ -29,9 +31,12 @@ from twophase.assignment.normalize import (
 from twophase.assignment.pseudonyms import format_like
 from twophase.detection.recognizers import canonical
 
+# Component, EntityKey, Mention and Resolved are named tuples rather than frozen dataclasses: a
+# million-entity batch hashes and compares them tens of millions of times, and a tuple does
+# that in C (docs/performance.md). Same fields, same order, same immutability.
 
-@dataclass(frozen=True, slots=True, order=True)
-class Component:
+
+class Component(NamedTuple):
     """One mapped unit: `type` PERSON/LOCATION/..., `kind` given/family/whole."""
 
     type: str
@@ -39,8 +44,7 @@ class Component:
     normal: str
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class EntityKey:
+class EntityKey(NamedTuple):
     type: str
     key: str
 
@@ -50,14 +54,12 @@ class EntityKey:
 Piece = tuple[str, str, Component | None]  # (style, source text, component)
 
 
-@dataclass(frozen=True, slots=True)
-class Mention:
+class Mention(NamedTuple):
     label: str
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class Resolved:
+class Resolved(NamedTuple):
     entity: EntityKey
     pieces: tuple[Piece, ...]
 
@@ -86,7 +88,7 @@ class Known:
 
 def resolve(mentions: Iterable[Mention], known: Known | None = None) -> Resolution:
     known = known or Known()
-    unique = sorted(set(mentions), key=lambda m: (m.label, m.text))
+    unique = sorted(set(mentions))  # by label, then text
     result = Resolution()
     persons = [(m, parse_person(m.text)) for m in unique if m.label == "PERSON"]
     people = _People([(m, p) for m, p in persons if p is not None], known)
@@ -128,9 +130,27 @@ def _resolve_other(mention: Mention) -> Resolved | None:
         if core.end < len(mention.text):
             pieces.append(("literal", mention.text[core.end :], None))
         return Resolved(EntityKey(mention.label, core.normal), tuple(pieces))
-    key = canonical(mention.label, mention.text)
+    key = identifier_key(mention.label, mention.text)
     comp = Component(mention.label, "whole", key)
     return Resolved(EntityKey(mention.label, key), (("format", mention.text, comp),))
+
+
+_PHONE_NOISE = re.compile(r"[\s.\-]")  # what recognizers.canonical strips before parsing
+_FR_NATIONAL = re.compile(r"0[1-9][0-9]{8}")
+_FR_E164 = re.compile(r"\+33[1-9][0-9]{8}")
+
+
+def identifier_key(label: str, surface: str) -> str:
+    """`recognizers.canonical`, with French numbers in their two plain layouts mapped
+    directly: libphonenumber costs ~50 us a number and gives the same E.164 for these (a
+    French number is 9 digits after the 0 or +33, never 0-led; tests/test_resolution.py)."""
+    if label == "PHONE":
+        dialled = _PHONE_NOISE.sub("", surface)
+        if _FR_NATIONAL.fullmatch(dialled):
+            return "+33" + dialled[1:]
+        if _FR_E164.fullmatch(dialled):
+            return dialled
+    return canonical(label, surface)
 
 
 class _People:
@@ -144,6 +164,7 @@ class _People:
         self.links: dict[EntityKey, Component] = {}
         self._title_gender: dict[str, Counter[str]] = defaultdict(Counter)
         self.fulls: set[str] = set()
+        self._by_given: dict[str, set[tuple[str, tuple[str, ...]]]] | None = None
         for mention, name in names:
             if name.solo:
                 continue
@@ -240,11 +261,22 @@ class _People:
                 if linked is not None:
                     return linked
             return EntityKey("PERSON", f"{family}|")
-        owners = {(f, g) for f, gs in self.full.items() for g in gs if given[0] in g}
+        owners = self._owners().get(given[0], set())
         if len(owners) == 1:
             ((f, g),) = owners
             return EntityKey("PERSON", f"{f}|{' '.join(g)}")
         return EntityKey("PERSON", f"|{' '.join(given)}")
+
+    def _owners(self) -> dict[str, set[tuple[str, tuple[str, ...]]]]:
+        """Full names by each given name they contain: a lone "Pierre" looks up its owners
+        instead of scanning every full name of the batch (a million at scale)."""
+        if self._by_given is None:
+            self._by_given = defaultdict(set)
+            for f, gs in self.full.items():
+                for g in gs:
+                    for name in g:
+                        self._by_given[name].add((f, g))
+        return self._by_given
 
     def genders(self) -> dict[Component, str | None]:
         out: dict[Component, str | None] = {}
@@ -289,6 +321,7 @@ __all__ = [
     "Resolution",
     "Resolved",
     "fold",
+    "identifier_key",
     "render_pieces",
     "resolve",
 ]
