@@ -155,6 +155,39 @@ def test_neutral_names_come_from_the_pools_first() -> None:
         assert g.given(f"nom{i}", 3, None, 1) in names.any_given()
 
 
+@pytest.mark.parametrize("theme", THEMES)
+def test_declared_pools_hold_every_candidate_of_their_attempts(theme: str) -> None:
+    """The chooser skips a pool's attempts once all its members are taken; that is only
+    right if those attempts can return nothing else."""
+    g = Generator(theme, SECRET)
+    cases: list[tuple[str, str, str, str | None]] = [
+        ("PERSON", "family", "nom", None),
+        ("PERSON", "given", "nom", None),
+        ("PERSON", "given", "nom", "f"),
+        ("PERSON", "given", "nom", "m"),
+        ("PHONE", "whole", "06 12 34 56 78", None),
+        ("PHONE", "whole", "+33 1 23 45 67 89", None),
+        ("PHONE", "whole", "0033 7 12 34 56 78", None),
+    ]
+    for label, kind, real, gender in cases:
+        pool = g.pool(label, kind, real, gender)  # type: ignore[arg-type]
+        if pool is None:
+            continue
+        attempts, _, members = pool
+        allowed = set(members)
+        for i in range(200):
+            for attempt in range(attempts):
+                if kind == "family":
+                    candidate = g.family(f"{real}{i}", attempt, 1)
+                elif kind == "given":
+                    candidate = g.given(f"{real}{i}", attempt, gender, 1)  # type: ignore[arg-type]
+                else:
+                    candidate = g.whole(label, f"{real}{i}", attempt, 1)
+                assert candidate in allowed, (label, kind, attempt, candidate)
+    assert neutral().pool("PHONE", "whole", "06 12 34 56 78", None) is not None
+    assert neutral().pool("PERSON", "family", "nom", None) is not None
+
+
 @pytest.mark.parametrize("theme", ["neutral", "fictional"])
 def test_names_are_well_formed_at_every_tier(theme: str) -> None:
     g = Generator(theme, SECRET)

@@ -341,3 +341,33 @@ def test_phone_keys_skip_the_parser_only_where_it_agrees(
     surface = prefix + sep.join(digits[i : i + 2] for i in range(0, len(digits), 2))
     assert identifier_key("PHONE", surface) == canonical("PHONE", surface)
 
+
+def test_skipping_full_pools_changes_no_pseudonym(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The chooser skips a pool's attempts once none of its members can be returned (all
+    taken or showing a real name); the pseudonyms must be those of probing every attempt."""
+    import twophase.assignment.mapping as mapping
+    from twophase.assignment.names import surnames
+    from twophase.assignment.pseudonyms import Generator
+    from twophase.assignment.resolve import Component
+
+    new = [Component("PERSON", "family", f"nom{i}") for i in range(60)]
+    new += [Component("PHONE", "whole", f"+336{i:08d}") for i in range(40)]
+    with Vault.open(tmp_path / "v.db", PASSPHRASE, create=True, kdf=FAST) as vault:
+        # Real surnames cover the pool but for the first pick of the 2nd to 4th new names:
+        # the 1st is refused (the free members are listed), the next three fill the pool.
+        first = Generator(vault.theme, vault.keys.generator_secret).family
+        free = {fold(first(c.normal, 0, 1)) for c in new[1:4]}
+        reals = {Component("PERSON", "family", fold(s)) for s in surnames()} - {
+            Component("PERSON", "family", f) for f in free
+        }
+        reals |= {Component("PERSON", "given", "martin")}  # "Saint-Martin" shows a real name
+        chosen = []
+        for watch_after in (0, 10**9):  # list free members at once, or never
+            monkeypatch.setattr(mapping, "POOL_WATCH_AFTER", watch_after)
+            index = mapping.VaultIndex(vault)
+            generator = Generator(vault.theme, vault.keys.generator_secret)
+            chooser = mapping.Chooser(index, generator, reals | set(new))
+            chosen.append([chooser.choose(c, None) for c in new])
+            full = [p for p in chooser._pools.values() if p.free is not None and not p.free]
+            assert full if watch_after == 0 else not full
+        assert chosen[0] == chosen[1]

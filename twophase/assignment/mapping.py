@@ -15,11 +15,13 @@ import msgpack
 from twophase.assignment.names import Gender
 from twophase.assignment.normalize import fold, strip_accents
 from twophase.assignment.pseudonyms import Generator
-from twophase.assignment.resolve import Component, EntityKey, Known
-from twophase.detection.recognizers import canonical
+from twophase.assignment.resolve import Component, EntityKey, Known, identifier_key
 from twophase.vault import Vault
 
 _PARTS = re.compile(r"[\s'-]+")
+# Refusals within a pool tier before the chooser lists which of its members are free (a
+# keyed hash per member, 10,000 for the mobile fiction block): small batches never pay it.
+POOL_WATCH_AFTER = 256
 # When real names cover the generators' pools, nearly every compound candidate has a real
 # part; past this many candidates the parts rule yields rather than exhaust the generator
 # (the whole candidate is still never a real name). Measured: the 1M bench needs it.
@@ -35,7 +37,8 @@ def comparable(type_: str, text: str) -> str:
     if type_ in ("LOCATION", "ORG"):
         return strip_accents(fold(text))
     try:
-        return canonical(type_, text)
+        # Every phone candidate is "+33" and 9 digits, its own E.164 form: no parse.
+        return identifier_key(type_, text)
     except Exception:  # a surrogate the recognizer would not parse is still a string
         return fold(text)
 
@@ -98,6 +101,18 @@ class VaultIndex(Known):
         return EntityKey("PERSON", str(record["key"]))
 
 
+class _PoolState:
+    """A generator pool of one type: its free members' blind indexes, once worth listing."""
+
+    __slots__ = ("attempts", "free", "members", "refused")
+
+    def __init__(self, attempts: int, members: tuple[str, ...]) -> None:
+        self.attempts = attempts
+        self.members = members
+        self.refused = 0
+        self.free: set[bytes] | None = None  # None: not listed yet
+
+
 class Chooser:
     """Picks each new component's pseudonym: first candidate that keeps the map injective."""
 
@@ -122,13 +137,18 @@ class Chooser:
         self.seq: dict[tuple[str, str], int] = {}
         for type_, kind, _ in index.components:
             self.seq[(type_, kind)] = self.seq.get((type_, kind), 0) + 1
+        self._pools: dict[tuple[str, str], _PoolState] = {}
+        self._real_part: dict[str, bool] = {}  # person_reals no longer changes
 
     def choose(self, comp: Component, gender: str | None) -> tuple[str, bytes]:
         seq = self.seq.get((comp.type, comp.kind), 0) + 1
         self.seq[(comp.type, comp.kind)] = seq
-        for attempt in range(MAX_ATTEMPTS):
+        g: Gender | None = "f" if gender == "f" else "m" if gender == "m" else None
+        pool = self._pool(comp, g)
+        # A pool whose every member is taken would refuse each of its attempts: skip them.
+        start = pool.attempts if pool is not None and pool.free is not None and not pool.free else 0
+        for attempt in range(start, MAX_ATTEMPTS):
             if comp.kind == "given":
-                g: Gender | None = "f" if gender == "f" else "m" if gender == "m" else None
                 candidate = self.generator.given(comp.normal, attempt, g, seq)
             elif comp.kind == "family":
                 candidate = self.generator.family(comp.normal, attempt, seq)
@@ -136,17 +156,52 @@ class Chooser:
                 candidate = self.generator.whole(comp.type, comp.normal, attempt, seq)
             blind = self.index.blind(comp.type, comparable(comp.type, candidate))
             if (comp.type, blind) in self.taken:
+                if pool is not None and attempt < pool.attempts and pool.free is None:
+                    pool.refused += 1
+                    if pool.refused >= POOL_WATCH_AFTER:
+                        self._list_free(comp.type, pool)
                 continue
-            if attempt < STRICT_PARTS_ATTEMPTS and self._shows_a_real_name(comp, candidate):
+            if attempt < STRICT_PARTS_ATTEMPTS and self._shows_a_real_name(comp.type, candidate):
                 continue
-            self.taken.add((comp.type, blind))
+            self._take(comp.type, blind)
             return candidate, blind
         raise RuntimeError(f"no free {comp.type} pseudonym after {MAX_ATTEMPTS} candidates")
 
-    def _shows_a_real_name(self, comp: Component, candidate: str) -> bool:
+    def _pool(self, comp: Component, gender: Gender | None) -> _PoolState | None:
+        pool = self.generator.pool(comp.type, comp.kind, comp.normal, gender)
+        if pool is None:
+            return None
+        attempts, name, members = pool
+        if attempts > STRICT_PARTS_ATTEMPTS:  # _list_free counts on the parts rule holding
+            return None
+        state = self._pools.get((comp.type, name))
+        if state is None:
+            state = self._pools[(comp.type, name)] = _PoolState(attempts, members)
+        return state
+
+    def _list_free(self, type_: str, pool: _PoolState) -> None:
+        """The members a pool attempt could still return. Pool attempts come before
+        STRICT_PARTS_ATTEMPTS, so a member showing a real name is as refused as a taken
+        one ("Saint-Martin" once Martin is a real first name), and stays so: the real
+        names do not change while choosing."""
+        blind = self.index.blind
+        pool.free = {
+            b
+            for m in pool.members
+            if (type_, b := blind(type_, comparable(type_, m))) not in self.taken
+            and not self._shows_a_real_name(type_, m)
+        }
+
+    def _take(self, type_: str, blind: bytes) -> None:
+        self.taken.add((type_, blind))
+        for (pool_type, _), pool in self._pools.items():
+            if pool.free and pool_type == type_:
+                pool.free.discard(blind)
+
+    def _shows_a_real_name(self, type_: str, candidate: str) -> bool:
         """A compound person pseudonym ("Marie-France", "Saint-Laurent") must not carry a
         real person's name as one of its parts: the reader would see that name."""
-        if comp.type != "PERSON":
+        if type_ != "PERSON":
             return False
         folded = fold(candidate)
         # Single words and hyphen-joined segments, so "Le Gall" in "Londoutel-Le Gall" counts.
@@ -154,5 +209,12 @@ class Chooser:
         parts.discard(folded)
         if not parts:
             return False
-        reals = self.index.person_reals
-        return any(part and self.index.blind("PERSON", part) in reals for part in parts)
+        return any(part and self._is_real_part(part) for part in parts)
+
+    def _is_real_part(self, part: str) -> bool:
+        real = self._real_part.get(part)
+        if real is None:
+            real = self._real_part[part] = (
+                self.index.blind("PERSON", part) in self.index.person_reals
+            )
+        return real

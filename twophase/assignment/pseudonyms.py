@@ -15,6 +15,7 @@ possibilities), so probing stays short even when a vault already holds a million
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -30,6 +31,9 @@ __all__ = ["THEMES", "Gender", "Generator", "format_like", "gender_of"]
 THEMES: tuple[str, ...] = ("neutral", "fictional", "tags")
 
 T = TypeVar("T")
+# (attempts, name, members): attempts 0 .. attempts-1 return one of `members`; `name` tells
+# pools apart (the same members under two names would be counted twice, never wrongly).
+Pool = tuple[int, str, tuple[str, ...]]
 
 # Attempts 0..3 draw from the real-name pools. At a million surnames they are all taken and
 # every probe pays these 4 misses; below a few hundred names they almost always succeed, so
@@ -250,6 +254,28 @@ class Generator:
         if pattern is not None:
             return pattern(d, real, attempt)
         return "".join(d.pick(_CODE_ALPHABET) for _ in range(8))
+
+    def pool(self, label: str, kind: str, real: str, gender: Gender | None) -> Pool | None:
+        """What attempts 0 .. n-1 for this component can return, when it is a finite pool.
+
+        The chooser skips those attempts once every member is taken, instead of paying a
+        keyed hash per refused candidate: at a million surnames the pools are full and each
+        new name paid 4 of them, each new mobile number 8 (docs/performance.md). Must stay
+        in step with `given`, `family` and `_phone`; tests/test_pseudonyms.py checks it.
+        """
+        if self._theme == "tags":
+            return None
+        if kind == "whole" and _ALIASES.get(label, label) == "PHONE":
+            return (RESERVED_ATTEMPTS, "PHONE", _fiction_phones(_is_mobile(real)))
+        if self._theme != "neutral" or label != "PERSON":
+            return None
+        if kind == "given":
+            if gender is None:
+                return (POOL_ATTEMPTS, "given", names.any_given())
+            return (POOL_ATTEMPTS, "given" + gender, _given_pool(gender))
+        if kind == "family":
+            return (POOL_ATTEMPTS, "family", names.surnames())
+        return None
 
     # --- internals -------------------------------------------------------------------------
 
@@ -484,7 +510,7 @@ def _digits_of(text: str) -> str:
     return "".join(c for c in text if _is_digit(c))
 
 
-def _phone(d: _Draw, real: str, attempt: int) -> str:
+def _is_mobile(real: str) -> bool:
     # Keep only the kind of line (mobile or not), never the area: "portable : 06..." must
     # stay a mobile for the text to read right, and the kind identifies no one.
     digits = _digits_of(real)
@@ -492,7 +518,22 @@ def _phone(d: _Draw, real: str, attempt: int) -> str:
         digits = digits[2:]
     if digits.startswith("33"):
         digits = digits[2:]
-    mobile = digits.lstrip("0")[:1] in ("6", "7")
+    return digits.lstrip("0")[:1] in ("6", "7")
+
+
+@functools.cache
+def _fiction_phones(mobile: bool) -> tuple[str, ...]:
+    """Every number `_phone` draws from below RESERVED_ATTEMPTS."""
+    blocks = (FICTION_MOBILE_BLOCK,) if mobile else FICTION_LANDLINE_BLOCKS
+    return tuple(f"+33{block}{n:04d}" for block in blocks for n in range(10_000))
+
+
+def _given_pool(gender: Gender) -> tuple[str, ...]:
+    return names.female_given() if gender == "f" else names.male_given()
+
+
+def _phone(d: _Draw, real: str, attempt: int) -> str:
+    mobile = _is_mobile(real)
     if attempt < RESERVED_ATTEMPTS:
         block = FICTION_MOBILE_BLOCK if mobile else d.pick(FICTION_LANDLINE_BLOCKS)
         return f"+33{block}{d.digits(4)}"
