@@ -295,3 +295,29 @@ def test_the_whole_of_a_quotation_is_a_title_unless_a_first_name_vouches() -> No
 def test_a_generation_suffix_makes_a_person() -> None:
     text = "Parmi les acteurs, Lon Chaney Jr. dans un rôle."
     assert labelled(text, [model(text, "Lon Chaney Jr", "ORG")]) == [("PERSON", "Lon Chaney Jr")]
+
+
+def test_a_person_a_rule_found_is_not_outvoted_by_the_model() -> None:
+    text = "M. Dubois arrive. Dubois signe. Dubois part."
+    at = [i for i in range(len(text)) if text.startswith("Dubois", i)]
+    ner = [Span(a, a + 6, "LOCATION", "Dubois") for a in at[1:]]
+    assert labelled(text, ner) == [("PERSON", "Dubois")] * 3
+
+
+def test_a_model_place_after_a_role_or_kin_noun_is_a_person() -> None:
+    text = (
+        "Il cite le poète satirique Perse, le fils de Parménion, la sœur d’Olympe et le "
+        "gouverneur du Maryland."
+    )
+    ner = [
+        model(text, "Perse", "LOCATION"),
+        model(text, "Parménion", "LOCATION"),
+        model(text, "Olympe", "LOCATION"),
+        model(text, "Maryland", "LOCATION"),
+    ]
+    assert labelled(text, ner) == [
+        ("PERSON", "Perse"),
+        ("PERSON", "Parménion"),
+        ("PERSON", "Olympe"),
+        ("LOCATION", "Maryland"),
+    ]

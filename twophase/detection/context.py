@@ -878,10 +878,52 @@ _ROLE_NOUNS = _set(
     sculpteur architecte historien historienne savant chimiste physicien mathematicien
     cycliste boxeur catcheur tennisman tenniswoman nageur nageuse athlete coureur
     avocat avocate notaire docteur professeur directeur directrice patron patronne
-    collegue epoux epouse mari femme fils fille frere soeur oncle tante cousin cousine
-    neveu niece ami amie voisin voisine
+    collegue epoux epouse mari femme fils fille frere soeur sœur oncle tante cousin cousine
+    neveu niece ami amie voisin voisine gouverneur gouverneure pharaon souverain souveraine
+    tsar sultan calife moine pretre eveque cardinal chancelier chanceliere consul musicologue
+    economiste sociologue theologien critique romancier romanciere dramaturge chef
     """
 )
+# Kin nouns take "de" before the person: "fils de Parménion", "la sœur de Brunehaut".
+_KIN_NOUNS = _set(
+    """
+    fils fille frere soeur pere mere epoux epouse veuve veuf neveu niece oncle tante cousin
+    cousine petit-fils petite-fille demi-frere demi-soeur sœur demi-sœur
+    """
+)
+_GAP = re.compile(r"[ \u00a0]+")
+
+
+def _after_role(text: str, span: Span) -> bool:
+    """A name right after a role noun ("le poète satirique Perse") or a kin noun and "de"
+    ("fils de Parménion"): a person, whatever label the model gave it."""
+    before = text[max(0, span.start - 60) : span.start]
+    elided = before.endswith(("d'", "d’"))
+    words = list(_WORD.finditer(before[:-2] if elided else before))
+    if not words:
+        return False
+
+    def glued(k: int, end: int) -> bool:  # words[k] then only spaces up to `end`
+        return bool(_GAP.fullmatch(before, words[k].end(), end))
+
+    last, end = words[-1], len(before) - 2 if elided else len(before)
+    if elided or last.group() == "de":
+        noun = words[-2] if not elided and len(words) > 1 else last
+        ok = (elided and glued(-1, end)) or (len(words) > 1 and glued(-2, last.start()))
+        return ok and noun.group().islower() and _fold(noun.group()) in _KIN_NOUNS
+    if not glued(-1, end) or not last.group().islower():
+        return False
+    if _fold(last.group()) in _ROLE_NOUNS:
+        return True
+    adj = _fold(last.group())
+    return (
+        len(words) > 1
+        and glued(-2, last.start())
+        and words[-2].group().islower()
+        and _fold(words[-2].group()) in _ROLE_NOUNS
+        and adj not in _stop_words()
+        and adj not in _PARTICLES
+    )
 
 
 _ROLE_PARTICLES = _set("de d van von da di del dos das")
@@ -1038,18 +1080,21 @@ def _coordinated(text: str, spans: list[Span]) -> list[Span]:
     return sorted(relabelled + added)
 
 
-def _consistent(text: str, spans: list[Span]) -> list[Span]:
+def _consistent(text: str, spans: list[Span], sure: set[int]) -> list[Span]:
     """One label for one way of writing a name in a document, and persons found everywhere.
 
     The model reads each sentence alone: "The Miz" is a person in one, an organisation or
-    nothing in the next. Spans of one surface take the label most of them have (a person wins a
-    tie; other ties stay as they are), and every other whole-word, case-exact occurrence of
-    a surface that is then a person becomes a person too.
+    nothing in the next. Spans of one surface take the label most of them have (a person
+    wins a tie, and a person a rule found wins outright; other ties stay as they are), and
+    every other whole-word, case-exact occurrence of a surface that is then a person becomes
+    a person too.
     """
     votes: dict[str, Counter[str]] = {}
     for s in spans:
         if s.label in _COORDINATED:
-            votes.setdefault(s.text, Counter())[s.label] += 1
+            # A person a rule vouches for outweighs every reading of the model.
+            weight = len(spans) if s.label == "PERSON" and s.start in sure else 1
+            votes.setdefault(s.text, Counter())[s.label] += weight
     label_of: dict[str, str] = {}
     persons: list[str] = []
     for surface, count in votes.items():
@@ -1296,12 +1341,17 @@ def refine(
     }
     line_of = [line.start for line in lines]
     model: list[Span] = []
+    sure: set[int] = set()  # starts of persons a rule vouches for: they win a document's vote
     for span, first in cleaned:
         line = lines[bisect.bisect_right(line_of, span.start) - 1]
         if span.label != "PERSON" and (
-            _person_like(text, span) or _ruled_person(text, span, ruled, evidence)
+            _person_like(text, span)
+            or _ruled_person(text, span, ruled, evidence)
+            # Places only: "le pilote Force India" drives for a team.
+            or (span.label == "LOCATION" and _after_role(text, span))
         ):
             span = Span(span.start, span.end, "PERSON", span.text)
+            sure.add(span.start)
         if not _drop(text, span, first, line, evidence, line_starts):
             model.append(span)
     result = [s for s in patterns]
@@ -1315,4 +1365,5 @@ def refine(
     _given_pairs(text, sorted(taken), lone)
     _role_names(text, sorted(taken), lone)
     result.extend(_non_overlapping((s for s in lone.spans if not lists.allowed(s.text)), taken))
-    return _consistent(text, _coordinated(text, sorted(result)))
+    sure.update(s.start for s in found.spans + lone.spans if s.label == "PERSON")
+    return _consistent(text, _coordinated(text, sorted(result)), sure)
