@@ -8,9 +8,11 @@ all at once or not at all, and the same vault and batch always give the same pla
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -71,6 +73,19 @@ def assign(
 
 def assign_into(vault: Vault, workdir: Path, *, command: str = "assign") -> AssignResult:
     """`assign` on a vault the caller opened (and so derived the key for) already."""
+    # Assign builds millions of long-lived tuples and no reference cycle worth collecting;
+    # the cyclic collector would walk them all again and again (measured: a tenth or more
+    # of a million-entity run). Counting still frees everything at the end.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _assign_into(vault, workdir, command)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _assign_into(vault: Vault, workdir: Path, command: str) -> AssignResult:
     started_wall = time.time()
     started = time.perf_counter()
     sources = read_manifest(workdir)
@@ -81,7 +96,9 @@ def assign_into(vault: Vault, workdir: Path, *, command: str = "assign") -> Assi
         if c is None
     ]
     present = [c for c in sidecars if c is not None]
-    mentions = {Mention(s.label, s.text) for c in present for s in c.spans}
+    # Spans counted as plain (label, text) tuples, hashed in C: a batch has millions.
+    spans = Counter((s.label, s.text) for c in present for s in c.spans)
+    mentions = [Mention(label, text) for label, text in spans]
 
     index = VaultIndex(vault)
     resolution = resolve(mentions, index)
@@ -89,7 +106,7 @@ def assign_into(vault: Vault, workdir: Path, *, command: str = "assign") -> Assi
     entity_ids, entity_rows = _entities(vault, index, resolution, pseudonyms)
 
     # Rendered once per distinct mention, not once per span: a batch repeats its names.
-    planned = {
+    planned: dict[tuple[str, str], tuple[str, int]] = {
         m: (render_pieces(r.pieces, pseudonyms.__getitem__), entity_ids[r.entity])
         for m, r in resolution.mentions.items()
     }
@@ -98,12 +115,12 @@ def assign_into(vault: Vault, workdir: Path, *, command: str = "assign") -> Assi
         reps = tuple(
             Replacement(s.start, s.end, p[0], p[1])
             for s in sidecar.spans
-            if (p := planned.get(Mention(s.label, s.text))) is not None
+            if (p := planned.get((s.label, s.text))) is not None
         )
         documents.append(DocumentPlan(sidecar.document, sidecar.sha256, reps))
     result = AssignResult(
         documents=len(present),
-        mentions=sum(len(c.spans) for c in present),
+        mentions=spans.total(),
         entities_new=len(entity_rows),
         entities_reused=len(resolution.displays) - len(entity_rows),
         components_new=len(component_rows),
@@ -128,7 +145,7 @@ def assign_into(vault: Vault, workdir: Path, *, command: str = "assign") -> Assi
         db.executemany("INSERT INTO components VALUES (?, ?, ?, ?, ?, ?, ?)", component_rows)
         db.executemany("INSERT INTO entities VALUES (?, ?, ?, ?, ?)", entity_rows)
         db.execute("INSERT INTO runs(record) VALUES (?)", (json.dumps(run, sort_keys=True),))
-    variants = _variants(vault, index, resolution, pseudonyms, entity_ids, present)
+    variants = _variants(vault, index, resolution, pseudonyms, entity_ids, present, spans)
     write_plan(workdir, Plan(vault.vault_id, tuple(documents), variants))
     return result
 
@@ -225,30 +242,31 @@ def _variants(
     pseudonyms: dict[Component, str],
     entity_ids: dict[EntityKey, int],
     sidecars: list[Sidecar],
+    spans: Counter[tuple[str, str]],
 ) -> tuple[Variant, ...]:
     """Every known surface of the batch and the vault, for batch-wide propagation.
 
     Costs one decryption of every vault entity not in this batch (assignment/propagate.py).
     """
     entity_of = {m: entity_ids[r.entity] for m, r in resolution.mentions.items()}
-    weights: dict[int, int] = {}
-    for sidecar in sidecars:
-        for span in sidecar.spans:
-            entity = entity_of.get(Mention(span.label, span.text))
-            if entity is not None:
-                weights[entity] = weights.get(entity, 0) + 1
+    weights: dict[int, int] = {}  # spans of each entity
+    for mention, entity in entity_of.items():
+        weights[entity] = weights.get(entity, 0) + spans[mention]
     vocabulary = frozenset(w for c in sidecars for w in c.words)
     allow = frozenset(loose_fold(a) for c in sidecars for a in c.allow)
-    forms = list(propagate.forms_of(resolution.mentions, entity_of, weights))
-    forms += propagate.vault_forms(vault, index, set(entity_ids.values()), vocabulary)
+    forms = propagate.Forms(vocabulary, allow)
+    forms.add(resolution.mentions, entity_of, weights)
+    others, other_ids = propagate.vault_mentions(vault, index, set(entity_ids.values()), vocabulary)
+    forms.add(others, other_ids, {}, rank=propagate.VAULT)
     known: dict[Component, str] = dict(pseudonyms)
 
     def pseudonym(comp: Component) -> str:
-        if comp not in known:
-            known[comp] = index.pseudonym_of(comp)  # a vault entity this batch did not name
-        return known[comp]
+        pseudo = known.get(comp)
+        if pseudo is None:
+            pseudo = known[comp] = index.pseudonym_of(comp)  # a vault entity not named here
+        return pseudo
 
-    return propagate.variants(forms, pseudonym, vocabulary, allow)
+    return forms.variants(pseudonym)
 
 
 def _iso(timestamp: float) -> str:

@@ -21,8 +21,8 @@ plan never carries a name from the vault that no document of this batch contains
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from typing import NamedTuple
 
 import msgpack
 
@@ -46,17 +46,10 @@ from twophase.words import marked_tokens
 MENTION, DERIVED, VAULT = 0, 1, 2
 _NAME_TYPES = ("PERSON", "LOCATION", "ORG")
 _Case = Callable[[str], str]
+_Key = tuple[int, int, str, int]  # (rank, -weight, label, entity): the least wins
 
 
-@dataclass(frozen=True, slots=True)
-class Form:
-    """One way an entity is written: its pieces, whence it comes, and how often it is seen."""
-
-    entity: int
-    label: str
-    pieces: tuple[Piece, ...]
-    rank: int
-    weight: int  # mentions of the entity in the batch: the more frequent entity wins a tie
+_SPACE: Piece = ("literal", " ", None)
 
 
 def _title(text: str) -> str:
@@ -69,117 +62,254 @@ def _title(text: str) -> str:
     return "".join(out)
 
 
-def _cases(source: str) -> list[_Case]:
-    """The case forms a name written `source` is also found in."""
-    cases: list[_Case] = [lambda s: s, str.upper, lambda s: strip_accents(s.upper())]
+def _upper_plain(text: str) -> str:
+    return strip_accents(text.upper())
+
+
+# The case forms a name is also found in, by index: as written, capitals, capitals without
+# accents, and (for a name seen in capitals only) title case: "DUBOIS" is "Dubois" elsewhere.
+AS_WRITTEN, UPPER, UPPER_PLAIN, TITLE = 0, 1, 2, 3
+_CASE_FNS: tuple[_Case, ...] = (str, str.upper, _upper_plain, _title)
+
+
+def _all_caps(source: str) -> bool:
+    if source.isascii() and source.isalpha():  # every ASCII letter is cased
+        return source.isupper()
     letters = [c for c in source if c.isalpha()]
-    if letters and all(c.isupper() for c in letters):
-        cases.append(_title)  # seen in capitals only: "DUBOIS" is "Dubois" elsewhere
-    return cases
+    return bool(letters) and all(c.isupper() for c in letters)
+
+
+def _cases(source: str) -> tuple[int, ...]:
+    """The case forms (indexes into _CASE_FNS) a name written `source` is also found in."""
+    return (0, 1, 2, 3) if _all_caps(source) else (0, 1, 2)
 
 
 def _surface(pieces: Iterable[Piece]) -> str:
     return "".join(source for _, source, _ in pieces)
 
 
-def _person_forms(resolved: Resolved) -> Iterator[tuple[Piece, ...]]:
-    """Derived writings of a person mention's name, as pieces over its components."""
-    named = [(s, src, c) for s, src, c in resolved.pieces if c is not None and s == "case"]
-    given = [p for p in named if p[2] is not None and p[2].kind == "given"]
-    family = [p for p in named if p[2] is not None and p[2].kind == "family"]
-    if not given and not family:
-        return
-    for case in _cases(_surface(given + family).replace(" ", "")):
-        g = _joined([(s, case(src), c) for s, src, c in given])
-        f = _joined([(s, case(src), c) for s, src, c in family])
-        if g and (not family or not _surface(g).isupper()):
-            # A first name alone, never in capitals: "PIERRE" in a text in capitals is more
-            # often the stone ("PIERRE DE TAILLE") than a man already named in full.
-            yield g
-        if f:
-            yield f
-        if g and f:
-            yield (*g, ("literal", " ", None), *f)
-            yield (*f, ("literal", " ", None), *g)
-            yield (*f, ("literal", ", ", None), *g)
-    # Mixed: the family name in capitals next to the given name as written, both orders.
-    if given and family:
-        g = _joined(given)
-        for case in (str.upper, lambda s: strip_accents(s.upper())):
-            f = _joined([(s, case(src), c) for s, src, c in family])
-            yield (*f, ("literal", " ", None), *g)
-            yield (*g, ("literal", " ", None), *f)
+class _Cased(NamedTuple):
+    """One name part in one case form, and what `_keep` needs to know of it."""
+
+    text: str
+    found: bool  # every marked token of `text` occurs in the batch
+    marked: bool  # it has a marked token at all
+    letters: int
 
 
-def _joined(pieces: Sequence[Piece]) -> tuple[Piece, ...]:
-    out: list[Piece] = []
-    for piece in pieces:
-        if out:
-            out.append(("literal", " ", None))
-        out.append(piece)
-    return tuple(out)
+_Parts = tuple[tuple[str, Component], ...]  # (text in its case form, component)
 
 
-def _place_forms(resolved: Resolved) -> Iterator[tuple[Piece, ...]]:
-    for style, source, comp in resolved.pieces:
-        if comp is not None and style == "case":
-            for case in _cases(source):
-                yield (("case", case(source), comp),)
+class _Group(NamedTuple):
+    """A mention's given names, or its family name, in one case form: the joined text,
+    whether all its parts are `found`, any `marked`, its letters, and the parts."""
+
+    text: str
+    found: bool
+    marked: bool
+    letters: int
+    parts: _Parts
 
 
-def forms_of(
-    mentions: Mapping[Mention, Resolved],
-    entity_of: Mapping[Mention, int],
-    weights: Mapping[int, int],
-    rank: int = MENTION,
-) -> Iterator[tuple[str, Form]]:
-    """(surface, form) for each mention and each writing derived from its components."""
-    for mention in sorted(mentions, key=lambda m: (m.label, m.text)):
-        resolved = mentions[mention]
-        entity = entity_of.get(mention)
-        if entity is None:
-            continue
-        label, weight = resolved.entity.type, weights.get(entity, 0)
-        yield mention.text, Form(entity, label, resolved.pieces, rank, weight)
-        derived = _person_forms(resolved) if label == "PERSON" else ()
-        if label in ("LOCATION", "ORG"):
-            derived = _place_forms(resolved)
-        for pieces in derived:
-            yield _surface(pieces), Form(entity, label, pieces, max(rank, DERIVED), weight)
+class _Best:
+    """The best-ranked form of each surface, built only when it wins.
+
+    Equivalent to keeping every (surface, form) that passes `_keep` and then the least
+    (rank, -weight, label, entity) per surface, the first offered on a tie; but a derived
+    writing is tested part by part (its marked tokens are the union of its parts', since
+    parts are joined by a space or ", "), so a form with a part the batch never wrote, or
+    a surface already held by a better form, costs neither a string nor a tuple. At a
+    million persons this was most of assign (docs/performance.md).
+    """
+
+    def __init__(self, vocabulary: frozenset[str], allow: frozenset[str]) -> None:
+        self.vocabulary = vocabulary
+        self.allow = allow
+        self.best: dict[str, tuple[_Key, tuple[Piece, ...]]] = {}
+        self._cased: tuple[dict[str, _Cased], ...] = tuple({} for _ in _CASE_FNS)
+
+    def cased(self, source: str, case: int) -> _Cased:
+        cache = self._cased[case]
+        got = cache.get(source)
+        if got is None:
+            text = _CASE_FNS[case](source)
+            if text.isalpha():  # one token, the usual name part: no regex
+                marked = not text.islower()
+                found = text in self.vocabulary if marked else True
+                got = _Cased(text, found, marked, len(text))
+            else:
+                tokens = marked_tokens(text)
+                found = tokens <= self.vocabulary
+                got = _Cased(text, found, bool(tokens), sum(c.isalpha() for c in text))
+            cache[source] = got
+        return got
+
+    def mention(self, surface: str, key: _Key, pieces: tuple[Piece, ...]) -> None:
+        held = self.best.get(surface)
+        if held is not None and held[0] <= key:
+            return
+        if _keep(surface, key[2], self.vocabulary, self.allow):
+            self.best[surface] = (key, pieces)
+
+    def derived(
+        self,
+        key: _Key,
+        text: str,
+        marked: bool,
+        letters: int,
+        first: _Parts,
+        sep: str = "",
+        second: _Parts = (),
+    ) -> None:
+        """The writing `text`: `first` (parts joined by spaces), then `sep` and `second`."""
+        held = self.best.get(text)
+        if held is not None and held[0] <= key:
+            return
+        # The callers pass only parts that are `found`: what is left of `_keep`.
+        if not marked or (letters < 2 and key[2] in _NAME_TYPES):
+            return
+        if self.allow and loose_fold(text) in self.allow:
+            return
+        pieces: list[Piece] = []
+        for part, comp in first:
+            if pieces:
+                pieces.append(_SPACE)
+            pieces.append(("case", part, comp))
+        if second:
+            pieces.append(("literal", sep, None))
+            for i, (part, comp) in enumerate(second):
+                if i:
+                    pieces.append(_SPACE)
+                pieces.append(("case", part, comp))
+        self.best[text] = (key, tuple(pieces))
+
+    def group(self, names: list[tuple[str, Component]], case: int) -> _Group:
+        """Given names (or the family name) of a mention in one case form, joined."""
+        if len(names) == 1:
+            src, comp = names[0]
+            c = self.cased(src, case)
+            return _Group(c.text, c.found, c.marked, c.letters, ((c.text, comp),))
+        parts = [(self.cased(src, case), comp) for src, comp in names]
+        return _Group(
+            " ".join(c.text for c, _ in parts),
+            all(c.found for c, _ in parts),
+            any(c.marked for c, _ in parts),
+            sum(c.letters for c, _ in parts),
+            tuple((c.text, comp) for c, comp in parts),
+        )
+
+    def person(self, resolved: Resolved, key: _Key) -> None:
+        """Derived writings of a person mention's name: family name alone, given names
+        alone, both orders, in each case form; the order `forms_of` always had."""
+        given: list[tuple[str, Component]] = []
+        family: list[tuple[str, Component]] = []
+        for style, src, comp in resolved.pieces:
+            if comp is not None and style == "case":
+                if comp.kind == "given":
+                    given.append((src, comp))
+                elif comp.kind == "family":
+                    family.append((src, comp))
+        if not given and not family:
+            return
+        group, derived = self.group, self.derived
+        for case in _cases("".join(src for src, _ in given + family).replace(" ", "")):
+            g = group(given, case) if given else None
+            f = group(family, case) if family else None
+            if g is not None and g.found and (f is None or not g.text.isupper()):
+                # A first name alone, never in capitals: "PIERRE" in a text in capitals is
+                # more often the stone ("PIERRE DE TAILLE") than a man already named in full.
+                derived(key, g.text, g.marked, g.letters, g.parts)
+            if f is not None and f.found:
+                derived(key, f.text, f.marked, f.letters, f.parts)
+            if g is not None and f is not None and g.found and f.found:
+                marked, letters = g.marked or f.marked, g.letters + f.letters
+                derived(key, f"{g.text} {f.text}", marked, letters, g.parts, " ", f.parts)
+                derived(key, f"{f.text} {g.text}", marked, letters, f.parts, " ", g.parts)
+                derived(key, f"{f.text}, {g.text}", marked, letters, f.parts, ", ", g.parts)
+        # Mixed: the family name in capitals next to the given name as written, both orders.
+        if given and family:
+            g = group(given, AS_WRITTEN)
+            if g.found:
+                for case in (UPPER, UPPER_PLAIN):
+                    f = group(family, case)
+                    if f.found:
+                        marked, letters = g.marked or f.marked, g.letters + f.letters
+                        derived(key, f"{f.text} {g.text}", marked, letters, f.parts, " ", g.parts)
+                        derived(key, f"{g.text} {f.text}", marked, letters, g.parts, " ", f.parts)
+
+    def place(self, resolved: Resolved, key: _Key) -> None:
+        for style, source, comp in resolved.pieces:
+            if comp is not None and style == "case":
+                for case in _cases(source):
+                    c = self.cased(source, case)
+                    if c.found:
+                        self.derived(key, c.text, c.marked, c.letters, ((c.text, comp),))
 
 
 def _keep(surface: str, label: str, vocabulary: frozenset[str], allow: frozenset[str]) -> bool:
     tokens = marked_tokens(surface)
     if not tokens or not tokens <= vocabulary:
         return False  # lower case only ("rose", an e-mail), or absent from the batch
-    if loose_fold(surface) in allow:
+    if allow and loose_fold(surface) in allow:
         return False
     # Initials alone ("J."), one letter ("Q"): too short to be found safely.
-    return not (label in _NAME_TYPES and sum(c.isalpha() for c in surface) < 2)
+    if label not in _NAME_TYPES:
+        return True
+    letters = 0
+    for c in surface:
+        if c.isalpha():
+            letters += 1
+            if letters == 2:
+                return True
+    return False
 
 
-def variants(
-    forms: Iterable[tuple[str, Form]],
-    pseudonym: Callable[[Component], str],
-    vocabulary: frozenset[str],
-    allow: frozenset[str] = frozenset(),
-) -> tuple[Variant, ...]:
-    """One variant per surface: the best-ranked form, rendered; sorted by surface."""
-    best: dict[str, tuple[tuple[int, int, str, int], Form]] = {}
-    for surface, form in forms:
-        if not _keep(surface, form.label, vocabulary, allow):
-            continue
-        key = (form.rank, -form.weight, form.label, form.entity)
-        held = best.get(surface)
-        if held is None or key < held[0]:
-            best[surface] = (key, form)
-    out = []
-    for surface in sorted(best):
-        form = best[surface][1]
-        text = render_pieces(form.pieces, pseudonym)
-        if text != surface:
-            out.append(Variant(surface, text, form.entity, form.label))
-    return tuple(out)
+class Forms:
+    """Every writing of the known entities, collected, then rendered into variants."""
+
+    def __init__(self, vocabulary: frozenset[str], allow: frozenset[str] = frozenset()) -> None:
+        self._best = _Best(vocabulary, allow)
+
+    def add(
+        self,
+        mentions: Mapping[Mention, Resolved],
+        entity_of: Mapping[Mention, int],
+        weights: Mapping[int, int],
+        rank: int = MENTION,
+    ) -> None:
+        """Each mention's surface and each writing derived from its components."""
+        best = self._best
+        for mention in sorted(mentions):  # by label, then text
+            resolved = mentions[mention]
+            entity = entity_of.get(mention)
+            if entity is None:
+                continue
+            label, weight = resolved.entity.type, weights.get(entity, 0)
+            best.mention(mention.text, (rank, -weight, label, entity), resolved.pieces)
+            if label == "PERSON":
+                best.person(resolved, (max(rank, DERIVED), -weight, label, entity))
+            elif label in ("LOCATION", "ORG"):
+                best.place(resolved, (max(rank, DERIVED), -weight, label, entity))
+
+    def variants(self, pseudonym: Callable[[Component], str]) -> tuple[Variant, ...]:
+        """One variant per surface: the best-ranked form, rendered; sorted by surface."""
+        best = self._best.best
+        out = []
+        # A piece renders the same in every surface it is part of ("Dubois" in "Dubois",
+        # "Marie Dubois", "Dubois, Marie"): rendered once each.
+        rendered: dict[Piece, str] = {}
+        for surface in sorted(best):
+            key, pieces = best[surface]
+            parts = []
+            for piece in pieces:
+                part = rendered.get(piece)
+                if part is None:
+                    part = rendered[piece] = render_pieces((piece,), pseudonym)
+                parts.append(part)
+            text = "".join(parts)
+            if text != surface:
+                out.append(Variant(surface, text, key[3], key[2]))
+        return tuple(out)
 
 
 def _mentioned(text: str, vocabulary: frozenset[str]) -> bool:
@@ -190,10 +320,10 @@ def _mentioned(text: str, vocabulary: frozenset[str]) -> bool:
     return False
 
 
-def vault_forms(
+def vault_mentions(
     vault: Vault, known: Known, skip: set[int], vocabulary: frozenset[str]
-) -> list[tuple[str, Form]]:
-    """Writings of the vault's entities that this batch did not mention (decrypts them all).
+) -> tuple[dict[Mention, Resolved], dict[Mention, int]]:
+    """The vault's entities this batch did not mention, as mentions (decrypts them all).
 
     Each entity's display form (its longest surface) is resolved again as a lone mention,
     which gives the same components it was mapped with; one whose components are not all
@@ -211,11 +341,11 @@ def vault_forms(
         if _mentioned(mention.text, vocabulary):
             originals.setdefault(mention, int(eid))
     if not originals:
-        return []
+        return {}, {}
     resolution = resolve(originals, known)
     mentions: dict[Mention, Resolved] = {}
     for mention, resolved in resolution.mentions.items():
         comps = [c for _, _, c in resolved.pieces if c is not None]
         if mention in originals and comps and all(known.has(c) for c in comps):
             mentions[mention] = resolved
-    return list(forms_of(mentions, originals, {}, rank=VAULT))
+    return mentions, originals
