@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from twophase import files
 from twophase.files import AtomicBatch
 from twophase.rendering.leaks import count_leaks
 from twophase.rendering.propagate import Matcher
@@ -77,7 +78,14 @@ def test_leak_count_equals_the_letter_by_letter_rule(
     assert count_leaks(output, inserted, MATCHER) == _reference_leaks(output, inserted, MATCHER)
 
 
-def test_a_batch_renames_each_unit_whole_and_in_order(tmp_path: Path) -> None:
+@pytest.mark.parametrize("flush", ["syncfs", "fsync each"])
+def test_a_batch_renames_each_unit_whole_and_in_order(
+    tmp_path: Path, flush: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if flush == "fsync each":  # as on systems without syncfs, or when it reports an error
+        monkeypatch.setattr(files, "_syncfs", lambda: None)
+    elif files._syncfs() is None:
+        pytest.skip("no syncfs here")
     batch = AtomicBatch()
     batch.stage(
         (tmp_path / "a.marker", b"m", 0o600, False), (tmp_path / "a.txt", b"A", 0o644, True)
