@@ -174,36 +174,58 @@ def _seconds(pattern: str, text: str) -> float:
     return float(m.group(1)) if m else float("nan")
 
 
-def _copy(sources: list[tuple[Path, Path]], durable: bool) -> float:
+def _copy(sources: list[tuple[Path, Path]], durable: str = "") -> float:
+    """A copy of the same files: plain, or as durable as twophase writes.
+
+    `durable`: "fsync" is the old `write_atomic` per file (temp file, fsync, rename);
+    "batch" goes through `files.AtomicBatch` in batches of render's size, as render does.
+    """
+    from twophase.files import AtomicBatch
+    from twophase.rendering import _BATCH_DOCUMENTS
+
     started = time.perf_counter()
+    batch = AtomicBatch()
     for src, dst in sources:
         data = src.read_bytes()
         dst.parent.mkdir(parents=True, exist_ok=True)
-        if durable:  # what render's write_atomic does: temp file, fsync, rename
+        if durable == "fsync":
             tmp = dst.with_name(f".{dst.name}.tmp")
             with open(tmp, "wb") as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, dst)
+        elif durable == "batch":
+            batch.stage((dst, data, 0o644, True))
+            if len(batch) >= _BATCH_DOCUMENTS:
+                assert not any(batch.commit())
         else:
             dst.write_bytes(data)
+    assert not any(batch.commit())
     return time.perf_counter() - started
 
 
+COPIES = {"copy": "", "copy_fsync": "fsync", "copy_batch": "batch"}
+
+
 def render_vs_copy(work: Path, base: Path, repeats: int) -> dict[str, float]:
-    """Best of `repeats` of each, interleaved: render (1 worker, in-process) and copies."""
+    """Best of `repeats` of each, interleaved: render (1 worker, in-process) and copies.
+
+    Every render is a first render: the done-markers of the previous one are removed
+    (otherwise each document would first read a marker that names another output folder).
+    """
     from twophase.executors import LocalExecutor
     from twophase.rendering import render
     from twophase.sidecar import read_manifest
 
     sources = read_manifest(work)
-    best = {"render": float("inf"), "copy": float("inf"), "copy_fsync": float("inf")}
+    best = {"render": float("inf"), **{kind: float("inf") for kind in COPIES}}
     size = 0
     for i in range(repeats):
         for kind in best:
             out = base / f"{kind}-{i}"
             if kind == "render":
+                shutil.rmtree(work / "rendered", ignore_errors=True)
                 with LocalExecutor(1) as executor:
                     t = time.perf_counter()
                     result = render(work, out, executor=executor)
@@ -211,10 +233,39 @@ def render_vs_copy(work: Path, base: Path, repeats: int) -> dict[str, float]:
                 size = result.bytes
             else:
                 pairs = [(Path(s.path), out / s.rel) for s in sources]
-                seconds = _copy(pairs, durable=kind == "copy_fsync")
+                seconds = _copy(pairs, COPIES[kind])
             best[kind] = min(best[kind], seconds)
             shutil.rmtree(out)
     return {**best, "bytes": float(size)}
+
+
+def _print_render_vs_copy(rc: dict[str, float], repeats: int, load: str) -> None:
+    mb = rc["bytes"] / 1e6
+    print(
+        f"  render vs plain copy, in-process, best of {repeats} (load {load}): "
+        f"render {rc['render'] * 1e3:.0f} ms ({mb / rc['render']:.1f} MB/s), "
+        f"copy {rc['copy'] * 1e3:.0f} ms ({mb / rc['copy']:.0f} MB/s), "
+        f"copy+fsync+rename {rc['copy_fsync'] * 1e3:.0f} ms, "
+        f"copy as durable as render {rc['copy_batch'] * 1e3:.0f} ms\n"
+        f"  -> render/copy = {rc['render'] / rc['copy']:.2f} (target <= 2), "
+        f"render/(copy+fsync) = {rc['render'] / rc['copy_fsync']:.2f}, "
+        f"render/(copy as durable) = {rc['render'] / rc['copy_batch']:.2f}",
+        flush=True,
+    )
+
+
+def _render_only(args: argparse.Namespace) -> int:
+    work = args.render_workdir.resolve()
+    print(f"command: {shlex.join([Path(sys.executable).name, *sys.argv])}")
+    print(f"machine: {measure.machine()}")
+    with tempfile.TemporaryDirectory(prefix="twophase-bench-") as tmp:
+        load = measure.load()
+        rc = render_vs_copy(work, Path(tmp), args.render_repeats)
+        _print_render_vs_copy(rc, args.render_repeats, load)
+        print(f"  load after: {measure.load()}")
+    if args.json:
+        args.json.write_text(json.dumps({"render_vs_copy": rc}, indent=1))
+    return 0
 
 
 def _child(*args: str) -> list[str]:
@@ -242,6 +293,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip", default="", help="comma list of: baseline,phases,all,startup")
     ap.add_argument("--keep", type=Path, help="keep the corpus and outputs in this folder")
     ap.add_argument("--json", type=Path, help="also write every figure here")
+    ap.add_argument(
+        "--render-workdir",
+        type=Path,
+        help="only render against a plain copy, on this workdir (detect and assign done)",
+    )
     # Internal: the measured child processes.
     ap.add_argument("--child", choices=("baseline", "startup"), help=argparse.SUPPRESS)
     ap.add_argument("--pipeline", default="full", help=argparse.SUPPRESS)
@@ -256,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result))
         return 0
 
+    if args.render_workdir:
+        return _render_only(args)
     skip = set(filter(None, args.skip.split(",")))
     base = args.keep or Path(tempfile.mkdtemp(prefix="twophase-bench-"))
     base.mkdir(parents=True, exist_ok=True)
@@ -359,15 +417,7 @@ def _run(args: argparse.Namespace, base: Path, skip: set[str]) -> int:
         load = measure.load()
         rc = render_vs_copy(work[1], base / "copies", args.render_repeats)
         extra["render_vs_copy"] = rc
-        mb = rc["bytes"] / 1e6
-        print(
-            f"  render vs plain copy, in-process, best of {args.render_repeats} (load {load}): "
-            f"render {rc['render'] * 1e3:.0f} ms ({mb / rc['render']:.1f} MB/s), "
-            f"copy {rc['copy'] * 1e3:.0f} ms ({mb / rc['copy']:.0f} MB/s), "
-            f"copy+fsync+rename {rc['copy_fsync'] * 1e3:.0f} ms"
-            f" -> render/copy = {rc['render'] / rc['copy']:.2f}, "
-            f"render/(copy+fsync) = {rc['render'] / rc['copy_fsync']:.2f} (target <= 2)"
-        )
+        _print_render_vs_copy(rc, args.render_repeats, load)
 
     # 3. `all`, 1 and N workers, fresh vault each.
     if "all" not in skip:
