@@ -280,6 +280,23 @@ def test_rerunning_detect_skips_unchanged_documents(tmp_path: Path, corpus: Path
     assert "1 detected, 2 unchanged" in proc.stderr
 
 
+def test_the_fast_profile_is_another_detector_and_still_pseudonymizes(
+    tmp_path: Path, corpus: Path
+) -> None:
+    work = tmp_path / "work"
+    twophase("detect", corpus, "--workdir", work, "--model", MODEL)
+    # Another profile is another fingerprint: every sidecar is redone, none reused.
+    proc = twophase("detect", corpus, "--workdir", work, "--model", f"{MODEL}:fast")
+    assert f"{len(DOCS)} detected, 0 unchanged" in proc.stderr
+    out = tmp_path / "out"
+    twophase("all", corpus, "--out", out, "--vault", tmp_path / "v.db", "--model", f"{MODEL}:fast")
+    text = "".join(p.read_text() for p in out.rglob("*") if p.is_file())
+    for name in NAMES:
+        assert name not in text
+    bad = twophase("detect", corpus, "--workdir", work, "--model", f"{MODEL}:turbo", check=False)
+    assert bad.returncode == 2 and "unknown detection profile" in bad.stderr
+
+
 def test_help_is_fast_and_every_command_has_an_example() -> None:
     code = (
         "import sys\n"

@@ -35,7 +35,10 @@ VaultPath = Annotated[Path, Parameter(help="The encrypted vault file (created if
 PassFile = Annotated[
     Path | None, Parameter(help="Read the passphrase from this file (else $TWOPHASE_PASSPHRASE).")
 ]
-Model = Annotated[str, Parameter(help="spaCy model package.")]
+Model = Annotated[
+    str,
+    Parameter(help="spaCy model package; NAME:fast runs NER without the parser (~1.3x faster)."),
+]
 Theme = Annotated[str, Parameter(help="Pseudonym theme of a new vault: neutral, fictional, tags.")]
 ExecutorSpec = Annotated[str, Parameter(help="local (default), dask-local, or dask://HOST:PORT.")]
 AllowFile = Annotated[

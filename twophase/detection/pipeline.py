@@ -24,6 +24,10 @@ DEFAULT_MODEL = "fr_core_news_md"
 # Measured on fr_core_news_sm and _md: without these three the entities are identical and
 # NER runs 15-25% faster; the parser must stay (without it the entities change).
 EXCLUDED = ("lemmatizer", "morphologizer", "attribute_ruler")
+# "MODEL:fast" also leaves out the parser: NER alone runs ~1.3x faster, but the parser's
+# sentence boundaries change about 2.5% of the model's entities (docs/quality.md has the
+# leak rate and precision of both profiles). An option, never the default.
+FAST = "fast"
 # spaCy's own limit is 1,000,000 characters, and one huge doc costs memory quadratic in
 # nothing useful: long texts are cut at paragraph or line boundaries.
 PIECE_CHARS = 20_000
@@ -56,17 +60,27 @@ class Detector:
             yield context.refine(text, recognizers.find_patterns(text), spans, lists)
 
 
+def components(model: str) -> tuple[str, tuple[str, ...]]:
+    """The package of a model spec ("fr_core_news_md" or "fr_core_news_md:fast") and the
+    components to leave out of it."""
+    package, sep, profile = model.partition(":")
+    if sep and profile != FAST:
+        raise UsageError(f"unknown detection profile {profile!r}; the only one is {FAST!r}")
+    return package, EXCLUDED + (("parser",) if sep else ())
+
+
 def fingerprint(model: str, lists: Lists | None = None) -> str:
     """What the sidecars depend on, known without loading the model."""
+    package, excluded = components(model)
     try:
-        version = importlib.metadata.version(model)
+        version = importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError as exc:
         raise UsageError(
-            f"spaCy model {model!r} is not installed; `pip install {model.replace('_', '-')}`"
+            f"spaCy model {package!r} is not installed; `pip install {package.replace('_', '-')}`"
         ) from exc
     digest = lists.digest if lists is not None else ""
     return (
-        f"{model}=={version}|exclude={','.join(EXCLUDED)}"
+        f"{package}=={version}|exclude={','.join(excluded)}"
         f"|recognizers={recognizers.VERSION}:{','.join(recognizers.RECOGNIZERS)}"
         f"|logic={DETECT_LOGIC}|{context.world_lexicon_version()}"
         + (f"|lists={digest}" if digest else "")
@@ -78,7 +92,8 @@ def load(model: str = DEFAULT_MODEL) -> Detector:
     import spacy
 
     print_ = fingerprint(model)
-    return Detector(spacy.load(model, exclude=list(EXCLUDED)), model, print_)
+    package, excluded = components(model)
+    return Detector(spacy.load(package, exclude=list(excluded)), model, print_)
 
 
 def split_pieces(text: str, limit: int = PIECE_CHARS) -> Iterator[tuple[int, int]]:
