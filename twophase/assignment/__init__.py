@@ -210,13 +210,15 @@ def _entities(
             continue
         display = resolution.displays[key]
         pieces = resolution.mentions[display].pieces
+        # The whole rendering is its pieces' renderings joined: each rendered once.
+        rendered = [render_pieces((piece,), pseudonyms.__getitem__) for piece in pieces]
         record = {
             "key": key.key,
             "original": display.text,
-            "pseudonym": render_pieces(pieces, pseudonyms.__getitem__),
+            "pseudonym": "".join(rendered),
             "components": [
-                [source, render_pieces([(style, source, comp)], pseudonyms.__getitem__)]
-                for style, source, comp in pieces
+                [source, text]
+                for (_, source, comp), text in zip(pieces, rendered, strict=True)
                 if comp is not None
             ],
         }

@@ -22,7 +22,12 @@ def fold(text: str) -> str:
     """NFC, one apostrophe, one hyphen, single spaces, case-folded."""
     # ASCII needs no composition and holds no typographic dash; "`" is its one apostrophe.
     # The shortcuts matter: assign folds every token of a million names (docs/performance.md).
-    if text.isascii() and text.isalnum():  # one plain word: only the case to fold
+    if text.isalpha():  # one plain word ("ʼ" is a letter, yet an apostrophe here)
+        if text.isascii():
+            return text.lower()
+        if "ʼ" not in text:
+            return unicodedata.normalize("NFC", text).casefold()
+    elif text.isascii() and text.isalnum():
         return text.lower()
     if not text.isascii() or "`" in text:
         text = unicodedata.normalize("NFC", text).translate(_APOSTROPHES).translate(_HYPHENS)
@@ -98,6 +103,10 @@ class PersonName(NamedTuple):
 def _is_caps(token: str) -> bool:
     if token.isascii() and not token.isupper():  # a lower-case letter, or no letter at all
         return False
+    if token.isalpha():  # no full stop, so no initials; every character a letter
+        if token.isascii():
+            return len(token) >= 2  # and upper, from the test above
+        return len(token) >= 2 and all(c.isupper() for c in token)
     if _INITIALS.match(token):
         return False
     letters = [c for c in token if c.isalpha()]

@@ -57,6 +57,7 @@ _PLATE_PAIRS: Final = tuple(
 )
 _CODE_ALPHABET: Final = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I look-alikes
 _LABEL: Final = re.compile(r"[A-Z][A-Z0-9_]*")
+_NOT_DIGITS: Final = re.compile(r"[^0-9]")
 _ALIASES: Final = {"LOC": "LOCATION", "GPE": "LOCATION", "PER": "PERSON", "ORGANIZATION": "ORG"}
 
 
@@ -507,7 +508,7 @@ def _is_alnum(c: str) -> bool:
 
 
 def _digits_of(text: str) -> str:
-    return "".join(c for c in text if _is_digit(c))
+    return _NOT_DIGITS.sub("", text)  # what _is_digit keeps, in one C pass
 
 
 def _is_mobile(real: str) -> bool:

@@ -168,19 +168,18 @@ class _People:
         for mention, name in names:
             if name.solo:
                 continue
-            given = tuple(
-                g
-                for g, p in zip(name.given, self._given_parts(name), strict=True)
-                if not p.initials
-            )
+            parts = self._given_parts(name)
+            all_given = tuple(p.normal for p in parts)  # name.given, computed once
+            given = tuple(p.normal for p in parts if not p.initials)
             self.given_names.update(given)
-            if name.family:
-                self.family_names.add(name.family)
-                if given and len(given) == len(name.given):
-                    self.full[name.family].add(given)
+            family = name.family
+            if family:
+                self.family_names.add(family)
+                if given and len(given) == len(all_given):
+                    self.full[family].add(given)
                     self.fulls.add(fold(mention.text))
-            if name.gender and name.given:
-                self._title_gender[name.given[0]][name.gender] += 1
+            if name.gender and all_given:
+                self._title_gender[all_given[0]][name.gender] += 1
 
     @staticmethod
     def _given_parts(name: PersonName) -> list[NamePart]:
