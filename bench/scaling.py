@@ -78,11 +78,14 @@ def baseline(corpus: Path, model: str, pipeline: str) -> dict[str, Any]:
     """Plain single-process `nlp.pipe` on the corpus texts: the yardstick."""
     import spacy
 
-    from twophase.detection.pipeline import EXCLUDED
+    from twophase.detection.pipeline import components
 
+    # "full" is the package's whole default pipeline whatever the profile ("MODEL:fast");
+    # "reduced" is what detect runs with that profile.
+    package, excluded = components(model)
     texts = corpus_texts(corpus)
     started = time.perf_counter()
-    nlp = spacy.load(model) if pipeline == "full" else spacy.load(model, exclude=list(EXCLUDED))
+    nlp = spacy.load(package, exclude=[] if pipeline == "full" else list(excluded))
     loaded = time.perf_counter()
     entities = sum(len(doc.ents) for doc in nlp.pipe(texts))
     done = time.perf_counter()
