@@ -480,8 +480,32 @@ def test_sigkill_during_render_resumes_with_only_the_missing(tmp_path: Path) -> 
     assert 200 <= len(before) < len(docs)
     assert all(not p.name.endswith(".tmp") or p.name.startswith(".") for p in out.iterdir())
     twophase("render", "--workdir", work, "--out", out, "--workers", "1")
-    # A kill mid-write may leave a hidden temporary (docs/reliability.md), never a final name.
-    assert {k: v for k, v in tree(out).items() if not k.startswith(".")} == tree(reference)
+    # A kill mid-write may leave hidden temporaries, never a final name; the resumed run
+    # sweeps them away, so the tree is exactly the reference, hidden files included.
+    assert tree(out) == tree(reference)
     after = {p.name: p.stat().st_ino for p in out.glob("d*.txt")}
     kept = sum(after[name] == inode for name, inode in before.items())
     assert kept >= len(before) - 1  # at most the one being written at the kill is redone
+
+
+def test_only_temporaries_of_dead_writers_and_known_names_are_swept(tmp_path: Path) -> None:
+    from twophase.files import sweep_temporaries
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    pid = int(dead.stdout)
+    files = {
+        f".a.txt.{pid}.tmp": True,  # ours, its writer gone: swept
+        f".a.txt.{os.getpid()}.tmp": False,  # a live writer's
+        f".b.txt.{pid}.tmp": False,  # a name this run does not write
+        ".a.txt.tmp": False,  # the user's
+        "a.txt": False,
+    }
+    for name in files:
+        (tmp_path / name).write_text("x")
+    assert sweep_temporaries([tmp_path / "a.txt", tmp_path / "missing" / "c.txt"]) == 1
+    assert {p.name for p in tmp_path.iterdir()} == {n for n, swept in files.items() if not swept}

@@ -11,8 +11,9 @@ import errno
 import functools
 import hashlib
 import os
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -55,6 +56,46 @@ def write_atomic(path: Path, data: bytes, mode: int = PRIVATE_FILE) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_temporaries(paths: Iterable[Path]) -> int:
+    """Remove the hidden temporaries a killed run left beside these final paths.
+
+    A SIGKILL between a temporary's creation and its rename leaves `.NAME.PID.tmp` behind
+    (write_atomic, AtomicBatch). Only temporaries of the given names, written by a process
+    that no longer exists, are removed: never a user's file, never a live writer's. Returns
+    how many were removed.
+    """
+    wanted: dict[Path, set[str]] = {}
+    for path in paths:
+        wanted.setdefault(path.parent, set()).add(path.name)
+    removed = 0
+    for folder, names in wanted.items():
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            m = _TEMPORARY.fullmatch(entry.name)
+            if m is None or m["name"] not in names or _alive(int(m["pid"])):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+                removed += 1
+    return removed
+
+
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.tmp", re.DOTALL)
 
 
 @dataclass(slots=True)

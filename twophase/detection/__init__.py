@@ -17,8 +17,8 @@ from twophase.detection.pipeline import DEFAULT_MODEL, fingerprint
 from twophase.detection.worker import Outcome, Task, run_task
 from twophase.errors import SidecarMismatch
 from twophase.executors import Executor, LocalExecutor, balanced_chunks
-from twophase.files import private_workdir, sha256_hex
-from twophase.sidecar import read_sidecar, write_manifest
+from twophase.files import private_workdir, sha256_hex, sweep_temporaries
+from twophase.sidecar import read_sidecar, sidecar_path, write_manifest
 
 __all__ = ["DEFAULT_MODEL", "DetectResult", "detect"]
 
@@ -71,6 +71,7 @@ def detect(
         else:
             pending.append((source, len(data)))
     outcomes: list[Outcome] = []
+    sweep_temporaries(sidecar_path(workdir, source.rel) for source, _ in pending)
     if pending:
         executor.preload_model(model)
         groups = balanced_chunks([size for _, size in pending], executor.workers * 4)

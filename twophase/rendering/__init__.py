@@ -22,7 +22,13 @@ import msgpack
 from twophase.corpus import Failure, Source
 from twophase.errors import DocumentChanged, UsageError, reason_of
 from twophase.executors import Executor, LocalExecutor, balanced_chunks
-from twophase.files import PRIVATE_FILE, AtomicBatch, private_dir, sha256_hex
+from twophase.files import (
+    PRIVATE_FILE,
+    AtomicBatch,
+    private_dir,
+    sha256_hex,
+    sweep_temporaries,
+)
 from twophase.formats import decode, encode, format_for
 from twophase.rendering import leaks, propagate
 from twophase.rendering.leaks import LeakFinding
@@ -92,6 +98,9 @@ def render(
     sizes = [_size(s.path) for s, _ in items]
     groups = balanced_chunks(sizes, executor.workers * 4)
     plan_sha256 = sha256_hex((workdir / "plan.msgpack").read_bytes())
+    sweep_temporaries(
+        path for _, d in items for path in (out / d.document, _marker(workdir, d.document))
+    )
     tasks = [_Task(str(out), tuple(items[i] for i in g), str(workdir), plan_sha256) for g in groups]
     receipts: list[Receipt] = []
     failures: list[Failure] = []
