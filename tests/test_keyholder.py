@@ -22,6 +22,7 @@ from tests.test_end_to_end import DOCS, tree, twophase
 from twophase import keyholder
 from twophase.errors import UsageError, VaultCorrupt, WrongPassphrase
 from twophase.executors import LocalExecutor
+from twophase.keyholder import rekeying
 from twophase.run import run_all
 from twophase.vault import Vault
 
@@ -300,7 +301,7 @@ def test_rekey_is_all_or_nothing(
     def crash(*args: object, **kwargs: object) -> None:
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr(keyholder, "_log_run", crash)
+    monkeypatch.setattr(rekeying, "log_run", crash)
     with pytest.raises(RuntimeError):
         keyholder.rekey(vault, PASSPHRASE, "new")
     assert vault.read_bytes() == before

@@ -26,6 +26,7 @@ from tests.test_end_to_end import DOCS, tree, twophase
 from twophase import keyholder
 from twophase.errors import VaultCorrupt, WrongPassphrase
 from twophase.executors import LocalExecutor
+from twophase.keyholder.records import entity_record
 from twophase.run import run_all
 from twophase.vault import Vault
 from twophase.vault.crypto import MIN_ITERATIONS, MIN_MEMORY_KIB, derive_kek
@@ -332,7 +333,7 @@ def test_forget_overwrites_the_erased_rows_in_the_file(tmp_path: Path) -> None:
         sealed = [
             bytes(blob)
             for eid, blob in v.rows("SELECT id, record FROM entities")
-            if keyholder._entity_record(v, int(eid), blob)["original"] == "Paul Lefebvre"
+            if entity_record(v, int(eid), blob)["original"] == "Paul Lefebvre"
         ]
     assert len(sealed) == 1
     keyholder.forget(vault, PASSPHRASE, ["Paul Lefebvre"])
