@@ -126,22 +126,28 @@ class _Best:
         self.vocabulary = vocabulary
         self.allow = allow
         self.best: dict[str, tuple[_Key, tuple[Piece, ...]]] = {}
-        self._cased: tuple[dict[str, _Cased], ...] = tuple({} for _ in _CASE_FNS)
+        self._forms: dict[str, tuple[_Cased, ...]] = {}
 
-    def cased(self, source: str, case: int) -> _Cased:
-        cache = self._cased[case]
-        got = cache.get(source)
+    def _cased(self, text: str) -> _Cased:
+        if text.isalpha():  # one token, the usual name part: no regex
+            marked = not text.islower()
+            return _Cased(text, text in self.vocabulary if marked else True, marked, len(text))
+        tokens = marked_tokens(text)
+        letters = sum(c.isalpha() for c in text)
+        return _Cased(text, tokens <= self.vocabulary, bool(tokens), letters)
+
+    def forms(self, source: str) -> tuple[_Cased, ...]:
+        """A name part in each case form, indexed like _CASE_FNS; title case only for a
+        part with no small letter (a name is offered in title case only when all of it is
+        in capitals)."""
+        got = self._forms.get(source)
         if got is None:
-            text = _CASE_FNS[case](source)
-            if text.isalpha():  # one token, the usual name part: no regex
-                marked = not text.islower()
-                found = text in self.vocabulary if marked else True
-                got = _Cased(text, found, marked, len(text))
+            if source.isascii() and source.isalpha():  # every ASCII letter is cased
+                small = not source.isupper()
             else:
-                tokens = marked_tokens(text)
-                found = tokens <= self.vocabulary
-                got = _Cased(text, found, bool(tokens), sum(c.isalpha() for c in text))
-            cache[source] = got
+                small = any(c.isalpha() and not c.isupper() for c in source)
+            cases = _CASE_FNS[:TITLE] if small else _CASE_FNS
+            got = self._forms[source] = tuple(self._cased(fn(source)) for fn in cases)
         return got
 
     def mention(self, surface: str, key: _Key, pieces: tuple[Piece, ...]) -> None:
@@ -183,38 +189,27 @@ class _Best:
                 pieces.append(("case", part, comp))
         self.best[text] = (key, tuple(pieces))
 
-    def group(self, names: list[tuple[str, Component]], case: int) -> _Group:
-        """Given names (or the family name) of a mention in one case form, joined."""
-        if len(names) == 1:
-            src, comp = names[0]
-            c = self.cased(src, case)
-            return _Group(c.text, c.found, c.marked, c.letters, ((c.text, comp),))
-        parts = [(self.cased(src, case), comp) for src, comp in names]
-        return _Group(
-            " ".join(c.text for c, _ in parts),
-            all(c.found for c, _ in parts),
-            any(c.marked for c, _ in parts),
-            sum(c.letters for c, _ in parts),
-            tuple((c.text, comp) for c, comp in parts),
-        )
-
     def person(self, resolved: Resolved, key: _Key) -> None:
         """Derived writings of a person mention's name: family name alone, given names
         alone, both orders, in each case form; the order `forms_of` always had."""
-        given: list[tuple[str, Component]] = []
-        family: list[tuple[str, Component]] = []
+        given: list[tuple[tuple[_Cased, ...], Component]] = []
+        family: list[tuple[tuple[_Cased, ...], Component]] = []
+        given_src: list[str] = []
+        family_src: list[str] = []
         for style, src, comp in resolved.pieces:
             if comp is not None and style == "case":
                 if comp.kind == "given":
-                    given.append((src, comp))
+                    given.append((self.forms(src), comp))
+                    given_src.append(src)
                 elif comp.kind == "family":
-                    family.append((src, comp))
+                    family.append((self.forms(src), comp))
+                    family_src.append(src)
         if not given and not family:
             return
-        group, derived = self.group, self.derived
-        for case in _cases("".join(src for src, _ in given + family).replace(" ", "")):
-            g = group(given, case) if given else None
-            f = group(family, case) if family else None
+        derived = self.derived
+        for case in _cases("".join(given_src + family_src).replace(" ", "")):
+            g = _group(given, case) if given else None
+            f = _group(family, case) if family else None
             if g is not None and g.found and (f is None or not g.text.isupper()):
                 # A first name alone, never in capitals: "PIERRE" in a text in capitals is
                 # more often the stone ("PIERRE DE TAILLE") than a man already named in full.
@@ -228,10 +223,10 @@ class _Best:
                 derived(key, f"{f.text}, {g.text}", marked, letters, f.parts, ", ", g.parts)
         # Mixed: the family name in capitals next to the given name as written, both orders.
         if given and family:
-            g = group(given, AS_WRITTEN)
+            g = _group(given, AS_WRITTEN)
             if g.found:
                 for case in (UPPER, UPPER_PLAIN):
-                    f = group(family, case)
+                    f = _group(family, case)
                     if f.found:
                         marked, letters = g.marked or f.marked, g.letters + f.letters
                         derived(key, f"{f.text} {g.text}", marked, letters, f.parts, " ", g.parts)
@@ -240,10 +235,27 @@ class _Best:
     def place(self, resolved: Resolved, key: _Key) -> None:
         for style, source, comp in resolved.pieces:
             if comp is not None and style == "case":
+                forms = self.forms(source)
                 for case in _cases(source):
-                    c = self.cased(source, case)
+                    c = forms[case]
                     if c.found:
                         self.derived(key, c.text, c.marked, c.letters, ((c.text, comp),))
+
+
+def _group(names: list[tuple[tuple[_Cased, ...], Component]], case: int) -> _Group:
+    """Given names (or the family name) of a mention in one case form, joined."""
+    if len(names) == 1:
+        forms, comp = names[0]
+        c = forms[case]
+        return _Group(c.text, c.found, c.marked, c.letters, ((c.text, comp),))
+    parts = [(forms[case], comp) for forms, comp in names]
+    return _Group(
+        " ".join(c.text for c, _ in parts),
+        all(c.found for c, _ in parts),
+        any(c.marked for c, _ in parts),
+        sum(c.letters for c, _ in parts),
+        tuple((c.text, comp) for c, comp in parts),
+    )
 
 
 def _keep(surface: str, label: str, vocabulary: frozenset[str], allow: frozenset[str]) -> bool:
