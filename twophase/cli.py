@@ -51,19 +51,28 @@ DenyFile = Annotated[
 ]
 
 
-def _passphrase(path: Path | None, *, confirm: bool = False) -> str:
+def _passphrase(path: Path | None, *, confirm: bool = False, new: bool = False) -> str:
+    """The passphrase from `path`, else the environment, else the terminal.
+
+    `new`: rekey's new passphrase, from its own variable and always typed twice.
+    """
     if path is not None:
         try:
             return path.read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as exc:
             raise UsageError(f"cannot read the passphrase file {path}: {exc.strerror}") from exc
-    env = os.environ.get("TWOPHASE_PASSPHRASE")
+    what, variable, flag = (
+        ("new passphrase", "TWOPHASE_NEW_PASSPHRASE", "--new-passphrase-file")
+        if new
+        else ("passphrase", "TWOPHASE_PASSPHRASE", "--passphrase-file")
+    )
+    env = os.environ.get(variable)
     if env:
         return env
     if not sys.stdin.isatty():
-        raise UsageError("no passphrase: set TWOPHASE_PASSPHRASE or use --passphrase-file")
-    first = getpass.getpass("Vault passphrase: ")
-    if confirm and getpass.getpass("Again: ") != first:
+        raise UsageError(f"no {what}: set {variable} or use {flag}")
+    first = getpass.getpass(f"{'New vault' if new else 'Vault'} passphrase: ")
+    if (confirm or new) and getpass.getpass("Again: ") != first:
         raise UsageError("the two passphrases differ")
     return first
 
@@ -439,25 +448,6 @@ def _audit_table(runs: list[Any]) -> str:
     )
 
 
-def _new_passphrase(path: Path | None) -> str:
-    if path is not None:
-        try:
-            return path.read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as exc:
-            raise UsageError(f"cannot read the passphrase file {path}: {exc.strerror}") from exc
-    env = os.environ.get("TWOPHASE_NEW_PASSPHRASE")
-    if env:
-        return env
-    if not sys.stdin.isatty():
-        raise UsageError(
-            "no new passphrase: set TWOPHASE_NEW_PASSPHRASE or use --new-passphrase-file"
-        )
-    first = getpass.getpass("New vault passphrase: ")
-    if getpass.getpass("Again: ") != first:
-        raise UsageError("the two passphrases differ")
-    return first
-
-
 @app.command
 def rekey(
     *,
@@ -478,7 +468,7 @@ def rekey(
     from twophase.keyholder import rekey as run
 
     old = _passphrase(passphrase_file)
-    result = run(vault, old, _new_passphrase(new_passphrase_file))
+    result = run(vault, old, _passphrase(new_passphrase_file, new=True))
     print(
         f"rekey: new passphrase set (Argon2id {result.kdf.memory_kib // 1024} MiB, "
         f"{result.kdf.iterations} passes, {result.kdf.lanes} lanes)",
