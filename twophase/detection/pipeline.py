@@ -1,5 +1,5 @@
 """The detector: spaCy NER with only the components it needs, pattern recognizers, then
-context rules (detection/context.py) and the user's allow and deny lists (detection/lists.py).
+context rules (detection/context/) and the user's allow and deny lists (detection/lists.py).
 
 Invariant: the same text and the same fingerprint give the same spans, sorted and
 non-overlapping, PERSON spans without their titles. The fingerprint covers the model, the
