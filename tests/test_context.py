@@ -1,4 +1,4 @@
-"""Context rules on small French snippets: no model, the rules alone (detection/context.py)."""
+"""Context rules on small French snippets: no model, the rules alone (detection/context/)."""
 
 from __future__ import annotations
 
