@@ -160,7 +160,7 @@ def test_second_batch_reuses_the_vault(tmp_path: Path) -> None:
         {"b.txt": [("Mme Dubois", "PERSON"), ("Marie Dubois", "PERSON"), ("Lyon", "LOCATION")]},
         vault,
     )
-    given, family = first["a.txt"][0].split()
+    given, family = first["a.txt"][0].split(" ", 1)  # a family part can be two words
     assert second["b.txt"] == [f"Mme {family}", f"{given} {family}", first["a.txt"][1]]
     with Vault.open(vault, PASSPHRASE) as v:
         runs = [json.loads(r) for (r,) in v.rows("SELECT record FROM runs ORDER BY id")]
