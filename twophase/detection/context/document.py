@@ -189,14 +189,12 @@ def consistent(text: str, spans: list[Span], sure: set[int]) -> list[Span]:
     if not persons:
         return out
     pattern = re.compile("|".join(re.escape(p) for p in sorted(persons, key=len, reverse=True)))
-    starts = [s.start for s in out]
-    for m in pattern.finditer(text):
-        a, b = m.span()
-        i = bisect.bisect_left(starts, b)
-        if whole_word(text, a, b) and not (i and out[i - 1].end > a):
-            out.insert(i, Span(a, b, "PERSON", m.group()))
-            starts.insert(i, a)
-    return out
+    found = (
+        Span(m.start(), m.end(), "PERSON", m.group())
+        for m in pattern.finditer(text)
+        if whole_word(text, m.start(), m.end())
+    )
+    return sorted(out + non_overlapping(found, [(s.start, s.end) for s in out]))
 
 
 _GENERATION = re.compile(r"^[^\W\d_][\w'’\-]+(?: [^\W\d_][\w'’\-.]*){0,3},? (?:Jr|Sr|Jnr|Snr)\.?$")
