@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import multiprocessing
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +20,13 @@ EXAMPLES = ROOT / "examples" / "corpus"
 # Tests use the small model (same pipeline, faster to load); the default run uses _md.
 MODEL = "fr_core_news_sm"
 PASSPHRASE = "correct horse battery staple"
+
+# The compiled-regex cache (twophase/detection/regex_cache.py) goes to a folder of this
+# session, not the user's home; every process a test starts inherits it.
+if "TWOPHASE_CACHE_DIR" not in os.environ:
+    _CACHE = tempfile.mkdtemp(prefix="twophase-test-cache-")
+    os.environ["TWOPHASE_CACHE_DIR"] = _CACHE
+    atexit.register(shutil.rmtree, _CACHE, True)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from typing import Any
 
 from twophase.detection import context, recognizers
 from twophase.detection.lists import Lists
+from twophase.detection.regex_cache import cached_regexes
 from twophase.errors import UsageError
 from twophase.spans import Span
 from twophase.titles import leading_title
@@ -89,11 +90,14 @@ def fingerprint(model: str, lists: Lists | None = None) -> str:
 
 def load(model: str = DEFAULT_MODEL) -> Detector:
     """The model with the fingerprint of detection without lists (see `fingerprint`)."""
-    import spacy
-
     print_ = fingerprint(model)
     package, excluded = components(model)
-    return Detector(spacy.load(package, exclude=list(excluded)), model, print_)
+    # spaCy's French tokenizer patterns cost ~5 s to compile in each process: cached.
+    with cached_regexes():
+        import spacy
+
+        nlp = spacy.load(package, exclude=list(excluded))
+    return Detector(nlp, model, print_)
 
 
 def split_pieces(text: str, limit: int = PIECE_CHARS) -> Iterator[tuple[int, int]]:
