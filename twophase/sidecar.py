@@ -9,7 +9,7 @@ render reads the plan; nothing flows back.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -158,18 +158,29 @@ def read_manifest(workdir: Path) -> list[Source]:
         raise SidecarMismatch(f"{path}: malformed manifest") from exc
 
 
-def write_plan(workdir: Path, plan: Plan) -> None:
+def pack_variants(variants: Iterable[Variant]) -> bytes:
+    """The plan's `variants` entry, packed: what `write_plan` writes for them."""
+    return _pack([[v.surface, v.text, v.entity, v.label] for v in variants])
+
+
+def write_plan(workdir: Path, plan: Plan, *, packed_variants: bytes | None = None) -> None:
+    """`packed_variants` (from `pack_variants`) stands for `plan.variants` when given: assign
+    packs them in the process that built them. The file is the same bytes either way."""
     docs = [
         [d.document, d.sha256, [[r.start, r.end, r.text, r.entity] for r in d.replacements]]
         for d in plan.documents
     ]
-    variants = [[v.surface, v.text, v.entity, v.label] for v in plan.variants]
-    write_atomic(
-        workdir / "plan.msgpack",
-        _pack(
-            {"schema": PLAN_SCHEMA, "vault": plan.vault_id, "documents": docs, "variants": variants}
-        ),
-    )
+    if packed_variants is None:
+        packed_variants = pack_variants(plan.variants)
+    # A msgpack map is its header, then each key and value packed in turn: the same bytes
+    # as packing the whole dict, with the variants spliced in already packed.
+    head = {"schema": PLAN_SCHEMA, "vault": plan.vault_id, "documents": docs, "variants": None}
+    packer = msgpack.Packer(use_bin_type=True)
+    parts = [packer.pack_map_header(len(head))]
+    for key, value in head.items():
+        parts.append(packer.pack(key))
+        parts.append(packed_variants if key == "variants" else packer.pack(value))
+    write_atomic(workdir / "plan.msgpack", b"".join(parts))
 
 
 def read_plan(workdir: Path) -> Plan:

@@ -20,6 +20,7 @@ from pathlib import Path
 import msgpack
 
 from twophase.assignment import propagate
+from twophase.assignment.forked import Forked
 from twophase.assignment.mapping import Chooser, VaultIndex
 from twophase.assignment.names import fold as loose_fold
 from twophase.assignment.pseudonyms import Generator
@@ -28,6 +29,7 @@ from twophase.assignment.resolve import (
     EntityKey,
     Mention,
     Resolution,
+    Resolved,
     render_pieces,
     resolve,
 )
@@ -37,8 +39,8 @@ from twophase.sidecar import (
     Plan,
     Replacement,
     Sidecar,
-    Variant,
     iter_sidecars,
+    pack_variants,
     read_manifest,
     write_plan,
 )
@@ -102,51 +104,58 @@ def _assign_into(vault: Vault, workdir: Path, command: str) -> AssignResult:
 
     index = VaultIndex(vault)
     resolution = resolve(mentions, index)
-    pseudonyms, component_rows = _choose(vault, index, resolution)
-    entity_ids, entity_rows = _entities(vault, index, resolution, pseudonyms)
+    entity_ids, new_entities = _entity_ids(vault, index, resolution)
+    variants = _variants(vault, index, resolution, entity_ids, present, spans)
+    try:
+        pseudonyms, component_rows = _choose(vault, index, resolution)
+        # In the order the forked child iterates the same set: no component crosses.
+        variants.send([pseudonyms[c] for c in resolution.components])
+        entity_rows = _entities(vault, index, resolution, pseudonyms, new_entities)
 
-    # Rendered once per distinct mention, not once per span: a batch repeats its names.
-    planned: dict[tuple[str, str], tuple[str, int]] = {
-        m: (render_pieces(r.pieces, pseudonyms.__getitem__), entity_ids[r.entity])
-        for m, r in resolution.mentions.items()
-    }
-    documents: list[DocumentPlan] = []
-    for sidecar in present:
-        reps = tuple(
-            Replacement(s.start, s.end, p[0], p[1])
-            for s in sidecar.spans
-            if (p := planned.get((s.label, s.text))) is not None
+        # Rendered once per distinct mention, not once per span: a batch repeats its names.
+        planned: dict[tuple[str, str], tuple[str, int]] = {
+            m: (render_pieces(r.pieces, pseudonyms.__getitem__), entity_ids[r.entity])
+            for m, r in resolution.mentions.items()
+        }
+        documents: list[DocumentPlan] = []
+        for sidecar in present:
+            reps = tuple(
+                Replacement(s.start, s.end, p[0], p[1])
+                for s in sidecar.spans
+                if (p := planned.get((s.label, s.text))) is not None
+            )
+            documents.append(DocumentPlan(sidecar.document, sidecar.sha256, reps))
+        result = AssignResult(
+            documents=len(present),
+            mentions=spans.total(),
+            entities_new=len(entity_rows),
+            entities_reused=len(resolution.displays) - len(entity_rows),
+            components_new=len(component_rows),
+            seconds=time.perf_counter() - started,
+            failures=failures,
         )
-        documents.append(DocumentPlan(sidecar.document, sidecar.sha256, reps))
-    result = AssignResult(
-        documents=len(present),
-        mentions=spans.total(),
-        entities_new=len(entity_rows),
-        entities_reused=len(resolution.displays) - len(entity_rows),
-        components_new=len(component_rows),
-        seconds=time.perf_counter() - started,
-        failures=failures,
-    )
-    run = {
-        "command": command,
-        "started": _iso(started_wall),
-        "ended": _iso(time.time()),
-        "documents": result.documents,
-        "mentions": result.mentions,
-        "entities_new": result.entities_new,
-        "entities_reused": result.entities_reused,
-        "components_new": result.components_new,
-        "failures": len(failures),
-        "tool_version": version("twophase"),
-        "detectors": sorted({c.detector for c in present}),
-        "input_hash": _input_hash(present),
-    }
-    with vault.transaction() as db:
-        db.executemany("INSERT INTO components VALUES (?, ?, ?, ?, ?, ?, ?)", component_rows)
-        db.executemany("INSERT INTO entities VALUES (?, ?, ?, ?, ?)", entity_rows)
-        db.execute("INSERT INTO runs(record) VALUES (?)", (json.dumps(run, sort_keys=True),))
-    variants = _variants(vault, index, resolution, pseudonyms, entity_ids, present, spans)
-    write_plan(workdir, Plan(vault.vault_id, tuple(documents), variants))
+        run = {
+            "command": command,
+            "started": _iso(started_wall),
+            "ended": _iso(time.time()),
+            "documents": result.documents,
+            "mentions": result.mentions,
+            "entities_new": result.entities_new,
+            "entities_reused": result.entities_reused,
+            "components_new": result.components_new,
+            "failures": len(failures),
+            "tool_version": version("twophase"),
+            "detectors": sorted({c.detector for c in present}),
+            "input_hash": _input_hash(present),
+        }
+        with vault.transaction() as db:
+            db.executemany("INSERT INTO components VALUES (?, ?, ?, ?, ?, ?, ?)", component_rows)
+            db.executemany("INSERT INTO entities VALUES (?, ?, ?, ?, ?)", entity_rows)
+            db.execute("INSERT INTO runs(record) VALUES (?)", (json.dumps(run, sort_keys=True),))
+        packed = variants.result()
+    finally:
+        variants.close()
+    write_plan(workdir, Plan(vault.vault_id, tuple(documents)), packed_variants=packed)
     return result
 
 
@@ -195,11 +204,13 @@ def _choose(
     return pseudonyms, rows
 
 
-def _entities(
-    vault: Vault, index: VaultIndex, resolution: Resolution, pseudonyms: dict[Component, str]
-) -> tuple[dict[EntityKey, int], list[Row]]:
+def _entity_ids(
+    vault: Vault, index: VaultIndex, resolution: Resolution
+) -> tuple[dict[EntityKey, int], list[tuple[EntityKey, bytes, int]]]:
+    """Every entity's vault id, and (key, blind index, id) of the new ones: known before
+    any pseudonym, so the forked variants step can start (ids break ties there)."""
     ids: dict[EntityKey, int] = {}
-    rows: list[Row] = []
+    new: list[tuple[EntityKey, bytes, int]] = []
     next_id = vault.next_id("entities")
     blinds = {key: index.entity_blind(key) for key in resolution.displays}
     for key in sorted(blinds, key=lambda k: (k.type, blinds[k])):
@@ -208,6 +219,22 @@ def _entities(
         if known is not None:
             ids[key] = known
             continue
+        new.append((key, blind, next_id))
+        ids[key] = next_id
+        next_id += 1
+    return ids, new
+
+
+def _entities(
+    vault: Vault,
+    index: VaultIndex,
+    resolution: Resolution,
+    pseudonyms: dict[Component, str],
+    new: list[tuple[EntityKey, bytes, int]],
+) -> list[Row]:
+    """The sealed rows of the new entities."""
+    rows: list[Row] = []
+    for key, blind, eid in new:
         display = resolution.displays[key]
         pieces = resolution.mentions[display].pieces
         # The whole rendering is its pieces' renderings joined: each rendered once.
@@ -225,50 +252,72 @@ def _entities(
         link = resolution.links.get(key)
         rows.append(
             (
-                next_id,
+                eid,
                 key.type,
                 blind,
                 index.blind("PERSON", link.normal) if link else None,
-                vault.keys.seal("entities", "record", next_id, msgpack.packb(record)),
+                vault.keys.seal("entities", "record", eid, msgpack.packb(record)),
             )
         )
-        ids[key] = next_id
-        next_id += 1
-    return ids, rows
+    return rows
+
+
+# Below this many distinct mentions the variants step runs in the vault process: a fork
+# would cost more than it saves.
+FORK_ABOVE = 20_000
 
 
 def _variants(
     vault: Vault,
     index: VaultIndex,
     resolution: Resolution,
-    pseudonyms: dict[Component, str],
     entity_ids: dict[EntityKey, int],
     sidecars: list[Sidecar],
     spans: Counter[tuple[str, str]],
-) -> tuple[Variant, ...]:
-    """Every known surface of the batch and the vault, for batch-wide propagation.
+) -> Forked[propagate.Forms, list[str]]:
+    """Every known surface of the batch and the vault, for batch-wide propagation, packed
+    for the plan; started in a forked child, given the batch components' pseudonyms (in
+    `resolution.components` order) once chosen.
 
-    Costs one decryption of every vault entity not in this batch (assignment/propagate.py).
+    Costs one decryption of every vault entity not in this batch (assignment/propagate.py),
+    done here, in the vault process, with the pseudonyms of their components.
     """
-    entity_of = {m: entity_ids[r.entity] for m, r in resolution.mentions.items()}
-    weights: dict[int, int] = {}  # spans of each entity
-    for mention, entity in entity_of.items():
-        weights[entity] = weights.get(entity, 0) + spans[mention]
-    vocabulary = frozenset(w for c in sidecars for w in c.words)
-    allow = frozenset(loose_fold(a) for c in sidecars for a in c.allow)
-    forms = propagate.Forms(vocabulary, allow)
-    forms.add(resolution.mentions, entity_of, weights)
-    others, other_ids = propagate.vault_mentions(vault, index, set(entity_ids.values()), vocabulary)
-    forms.add(others, other_ids, {}, rank=propagate.VAULT)
-    known: dict[Component, str] = dict(pseudonyms)
+    vocabulary: frozenset[str] | None = None
+    others: dict[Mention, Resolved] = {}
+    other_ids: dict[Mention, int] = {}
+    vault_pseudonyms: dict[Component, str] = {}
+    if index.entities:  # else there is no vault entity to decrypt
+        vocabulary = _vocabulary(sidecars)
+        others, other_ids = propagate.vault_mentions(
+            vault, index, set(entity_ids.values()), vocabulary
+        )
+        for resolved in others.values():
+            for _, _, comp in resolved.pieces:
+                if comp is not None and comp not in vault_pseudonyms:
+                    vault_pseudonyms[comp] = index.pseudonym_of(comp)
 
-    def pseudonym(comp: Component) -> str:
-        pseudo = known.get(comp)
-        if pseudo is None:
-            pseudo = known[comp] = index.pseudonym_of(comp)  # a vault entity not named here
-        return pseudo
+    def prepare() -> propagate.Forms:
+        entity_of = {m: entity_ids[r.entity] for m, r in resolution.mentions.items()}
+        weights: dict[int, int] = {}  # spans of each entity
+        for mention, entity in entity_of.items():
+            weights[entity] = weights.get(entity, 0) + spans[mention]
+        allow = frozenset(loose_fold(a) for c in sidecars for a in c.allow)
+        forms = propagate.Forms(vocabulary or _vocabulary(sidecars), allow)
+        forms.add(resolution.mentions, entity_of, weights)
+        forms.add(others, other_ids, {}, rank=propagate.VAULT)
+        forms.sort()
+        return forms
 
-    return forms.variants(pseudonym)
+    def finish(forms: propagate.Forms, chosen: list[str]) -> bytes:
+        known = dict(zip(resolution.components, chosen, strict=True))
+        known.update(vault_pseudonyms)  # the same pseudonym when a component is in both
+        return pack_variants(forms.variants(known.__getitem__))
+
+    return Forked(prepare, finish, fork=len(resolution.mentions) >= FORK_ABOVE)
+
+
+def _vocabulary(sidecars: list[Sidecar]) -> frozenset[str]:
+    return frozenset(w for c in sidecars for w in c.words)
 
 
 def _iso(timestamp: float) -> str:

@@ -281,6 +281,11 @@ class Forms:
 
     def __init__(self, vocabulary: frozenset[str], allow: frozenset[str] = frozenset()) -> None:
         self._best = _Best(vocabulary, allow)
+        self._sorted: list[str] | None = None
+
+    def sort(self) -> None:
+        """Sort the surfaces now, before the pseudonyms are known (`variants` would)."""
+        self._sorted = sorted(self._best.best)
 
     def add(
         self,
@@ -290,6 +295,7 @@ class Forms:
         rank: int = MENTION,
     ) -> None:
         """Each mention's surface and each writing derived from its components."""
+        self._sorted = None
         best = self._best
         for mention in sorted(mentions):  # by label, then text
             resolved = mentions[mention]
@@ -310,7 +316,7 @@ class Forms:
         # A piece renders the same in every surface it is part of ("Dubois" in "Dubois",
         # "Marie Dubois", "Dubois, Marie"): rendered once each.
         rendered: dict[Piece, str] = {}
-        for surface in sorted(best):
+        for surface in self._sorted if self._sorted is not None else sorted(best):
             key, pieces = best[surface]
             parts = []
             for piece in pieces:

@@ -1,0 +1,103 @@
+"""Assign's variants step in a forked child gives the same plan and vault as in the parent,
+and a child that fails fails assign."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import msgpack
+import pytest
+
+import twophase.assignment as assignment
+from tests.conftest import PASSPHRASE
+from twophase.assignment import assign_into, propagate
+from twophase.corpus import Source
+from twophase.sidecar import Sidecar, write_manifest, write_sidecar
+from twophase.spans import Span
+from twophase.vault import KdfParams, Vault
+from twophase.words import vocabulary
+
+FAST_KDF = KdfParams(memory_kib=19 * 1024, iterations=2, lanes=1)
+
+FIRST = [
+    [("PERSON", "Marie Dubois"), ("LOCATION", "à Annecy"), ("EMAIL", "marie@exemple.fr")],
+    [("PERSON", "DUBOIS Marie"), ("ORG", "Société Lambert SARL"), ("PERSON", "Paul")],
+    [("PERSON", "Mme Dubois"), ("PHONE", "06 12 34 56 78"), ("PERSON", "Jean-Pierre Martin")],
+    [("PERSON", "J.-P. Martin"), ("LOCATION", "Lyon"), ("PERSON", "Rose Martin")],
+]
+# Names the vault knows from the first batch, and new ones: vault mentions get propagated.
+SECOND = [
+    [("PERSON", "Lucie Garnier"), ("LOCATION", "Annecy")],
+    [("PERSON", "Martin"), ("ORG", "Lambert"), ("PERSON", "Marie DUBOIS")],
+]
+
+
+def batch(work: Path, docs: list[list[tuple[str, str]]]) -> Path:
+    sources = []
+    for n, mentions in enumerate(docs):
+        rel = f"doc{n}.txt"
+        spans, pos = [], 0
+        for label, text in mentions:
+            spans.append(Span(pos, pos + len(text), label, text))
+            pos += len(text) + 10
+        words = vocabulary(" ".join(t for _, t in mentions) + " Annecy Dubois Rose Le La")
+        digest = hashlib.sha256(rel.encode()).hexdigest()
+        write_sidecar(work, Sidecar(rel, digest, "test", tuple(spans), words=words))
+        sources.append(Source(rel, "/nowhere", f"/nowhere/{rel}"))
+    write_manifest(work, sources)
+    return work
+
+
+def rows(path: Path) -> list[object]:
+    with Vault.open(path, PASSPHRASE) as vault:
+        k = vault.keys
+        out: list[object] = [
+            (cid, k.open("components", "pseudo", cid, p), k.open("components", "real", cid, r))
+            for cid, p, r in vault.rows("SELECT id, pseudo, real FROM components ORDER BY id")
+        ]
+        out += [
+            (eid, b, msgpack.unpackb(k.open("entities", "record", eid, rec)))
+            for eid, b, rec in vault.rows("SELECT id, blind, record FROM entities ORDER BY id")
+        ]
+    return out
+
+
+def test_forked_variants_give_the_same_plan_and_vault(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Vault.open(tmp_path / "fresh.db", PASSPHRASE, create=True, kdf=FAST_KDF).close()
+    results = []
+    for fork_above in (0, 10**9):  # always fork, never fork
+        monkeypatch.setattr(assignment, "FORK_ABOVE", fork_above)
+        vault = tmp_path / f"v{fork_above}.db"
+        shutil.copy(tmp_path / "fresh.db", vault)
+        plans = []
+        for n, docs in enumerate((FIRST, SECOND)):
+            work = batch(tmp_path / f"w{fork_above}-{n}", docs)
+            with Vault.open(vault, PASSPHRASE) as opened:
+                assign_into(opened, work)
+            plans.append((work / "plan.msgpack").read_bytes())
+        results.append((plans, rows(vault)))
+    assert results[0] == results[1]
+    plan = msgpack.unpackb(results[0][0][1])
+    assert plan["variants"]  # the second batch propagates names the vault knows
+
+
+def test_a_failing_child_fails_assign_and_writes_no_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: propagate.Forms, pseudonym: object) -> None:
+        raise ValueError("Marie Dubois")  # a name: must not reach the parent's message
+
+    monkeypatch.setattr(assignment, "FORK_ABOVE", 0)
+    monkeypatch.setattr(propagate.Forms, "variants", broken)
+    work = batch(tmp_path / "w", FIRST)
+    with (
+        Vault.open(tmp_path / "v.db", PASSPHRASE, create=True, kdf=FAST_KDF) as opened,
+        pytest.raises(RuntimeError, match="ValueError") as raised,
+    ):
+        assign_into(opened, work)
+    assert "Dubois" not in str(raised.value)
+    assert not (work / "plan.msgpack").exists()

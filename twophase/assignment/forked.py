@@ -1,0 +1,108 @@
+"""A step of assign run in a forked process, beside the steps that must stay in the one
+process that writes the vault.
+
+Propagation variants are most of assign's time at scale and need only the resolution and,
+at the end, the pseudonyms: a child forked after resolution collects them while the parent
+chooses pseudonyms and seals rows, then renders them once the parent sends the pseudonyms,
+and hands back the packed bytes. The child inherits what it needs by the fork; it never
+opens, reads or writes the vault. Invariant: the bytes are those `prepare` then `finish`
+give in the parent itself, which is what runs when fork is unavailable or not worth it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Generic, TypeVar
+
+State = TypeVar("State")
+Message = TypeVar("Message")
+
+
+class Forked(Generic[State, Message]):
+    """`finish(prepare(), message)`, the `prepare` half started at once in a child."""
+
+    def __init__(
+        self,
+        prepare: Callable[[], State],
+        finish: Callable[[State, Message], bytes],
+        *,
+        fork: bool,
+    ) -> None:
+        self._prepare = prepare
+        self._finish = finish
+        self._message: Message | None = None
+        self._sender: threading.Thread | None = None
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._conn: Connection | None = None
+        # A daemonic process (a pool worker calling assign) may have no children.
+        if (
+            fork
+            and "fork" in multiprocessing.get_all_start_methods()
+            and not multiprocessing.current_process().daemon
+        ):
+            parent, child = multiprocessing.get_context("fork").Pipe()
+            process = multiprocessing.get_context("fork").Process(
+                target=_child, args=(child, prepare, finish), daemon=True
+            )
+            process.start()
+            child.close()
+            self._process, self._conn = process, parent
+
+    def send(self, message: Message) -> None:
+        """Give `finish` its input. Sent from a thread: the child reads it only once
+        `prepare` is done, and the parent has other work meanwhile."""
+        if self._conn is None:
+            self._message = message
+            return
+        self._sender = threading.Thread(target=self._conn.send, args=(message,), daemon=True)
+        self._sender.start()
+
+    def result(self) -> bytes:
+        if self._conn is None:
+            assert self._message is not None, "send() comes before result()"
+            return self._finish(self._prepare(), self._message)
+        assert self._sender is not None, "send() comes before result()"
+        try:
+            status, detail = self._conn.recv()
+            if status != "ok":
+                # The class name only: a message might quote a name of the batch.
+                raise RuntimeError(f"assign's forked worker failed: {detail}")
+            data = self._conn.recv_bytes()
+        except EOFError:
+            raise RuntimeError(
+                "assign's forked worker died (out of memory?): no plan written; run assign again"
+            ) from None
+        finally:
+            self._sender.join()
+        self.close()
+        return data
+
+    def close(self) -> None:
+        """Ends the child, if any, whatever state it is in (idempotent)."""
+        if self._process is not None:
+            if self._process.is_alive():
+                self._process.terminate()
+            self._process.join()
+            self._process = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _child(
+    conn: Connection,
+    prepare: Callable[[], object],
+    finish: Callable[[object, object], bytes],
+) -> None:
+    try:
+        state = prepare()
+        message = conn.recv()
+        data = finish(state, message)
+    except BaseException as exc:  # reported to the parent, which raises
+        conn.send(("error", type(exc).__name__))
+        return
+    conn.send(("ok", None))
+    conn.send_bytes(data)
