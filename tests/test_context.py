@@ -321,3 +321,11 @@ def test_a_model_place_after_a_role_or_kin_noun_is_a_person() -> None:
         ("PERSON", "Olympe"),
         ("LOCATION", "Maryland"),
     ]
+
+
+def test_a_kin_noun_and_de_must_touch_the_name() -> None:
+    # "de" then a comma or a colon: the place is not the kin noun's complement.
+    text = "Le fils de, Lyon ; la fille de : Lyon ; le fils de Rome."
+    at = [i for i in range(len(text)) if text.startswith("Lyon", i)]
+    ner = [Span(a, a + 4, "LOCATION", "Lyon") for a in at] + [model(text, "Rome", "LOCATION")]
+    assert labelled(text, ner) == [("LOCATION", "Lyon")] * 2 + [("PERSON", "Rome")]

@@ -156,7 +156,9 @@ def after_role(text: str, span: Span) -> bool:
     last, end = words[-1], len(before) - 2 if elided else len(before)
     if elided or last.group() == "de":
         noun = words[-2] if not elided and len(words) > 1 else last
-        ok = (elided and glued(-1, end)) or (len(words) > 1 and glued(-2, last.start()))
+        ok = (elided and glued(-1, end)) or (
+            len(words) > 1 and glued(-2, last.start()) and glued(-1, end)
+        )
         return ok and noun.group().islower() and fold(noun.group()) in _KIN_NOUNS
     if not glued(-1, end) or not last.group().islower():
         return False
