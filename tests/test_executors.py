@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import EXAMPLES, MODEL, PASSPHRASE, write_corpus
 from tests.test_end_to_end import copy, tree, twophase
-from twophase.executors import LocalExecutor, balanced_chunks, make_executor
+from twophase.executors import LocalExecutor, balanced_chunks, guided_chunks, make_executor
 
 # ----------------------------------------------------------------- balanced_chunks
 
@@ -47,6 +47,46 @@ def test_balanced_chunks_take_every_index_once_and_balance_within_one_item(
 def test_balanced_chunks_put_the_one_huge_document_alone() -> None:
     groups = balanced_chunks([100, 1, 1, 1, 1, 1, 1, 1], 2)
     assert groups == [[0], [1, 2, 3, 4, 5, 6, 7]]
+
+
+# ----------------------------------------------------------------- guided_chunks
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(0, 10**6), max_size=300),
+    st.integers(1, 16),
+    st.integers(1, 10**5),
+    st.integers(1, 10**7),
+)
+def test_guided_chunks_take_every_index_once_and_shrink_with_what_is_left(
+    sizes: list[int], workers: int, smallest: int, largest: int
+) -> None:
+    groups = guided_chunks(sizes, workers, smallest=smallest, largest=largest)
+    order = sorted(range(len(sizes)), key=lambda i: (-sizes[i], i))
+    assert [i for g in groups for i in g] == order  # largest documents handed out first
+    assert all(groups)
+    left = sum(max(1, s) for s in sizes)
+    for g in groups:
+        load = sum(max(1, sizes[i]) for i in g)
+        bound = min(largest, max(smallest, left // (2 * workers)))
+        # A chunk closes at its first document that reaches the bound, not later.
+        assert load - max(1, sizes[g[-1]]) < bound
+        left -= load
+
+
+def test_guided_chunks_end_small_so_no_core_finishes_alone() -> None:
+    # 200 documents of 13 KB on 2 workers (the scaling benchmark's shape).
+    sizes = [13_000] * 200
+    groups = guided_chunks(sizes, 2)
+    loads = [13_000 * len(g) for g in groups]
+    assert loads[0] >= len(sizes) * 13_000 // 4 - 13_000
+    assert loads[-1] <= 32 * 1024 + 13_000
+    assert loads == sorted(loads, reverse=True)
+    # and a huge batch is cut so that progress moves: no chunk above 4 MiB and a document
+    assert (
+        max(len(g) for g in guided_chunks([3_000] * 100_000, 8)) * 3_000 <= 4 * 1024 * 1024 + 3_000
+    )
 
 
 # ----------------------------------------------------------------- local pool

@@ -16,7 +16,7 @@ from twophase.detection.lists import read_lists
 from twophase.detection.pipeline import DEFAULT_MODEL, fingerprint
 from twophase.detection.worker import Outcome, Task, run_task
 from twophase.errors import SidecarMismatch
-from twophase.executors import Executor, LocalExecutor, balanced_chunks
+from twophase.executors import Executor, LocalExecutor, guided_chunks
 from twophase.files import private_workdir, sha256_hex, sweep_temporaries
 from twophase.sidecar import read_sidecar, sidecar_path, write_manifest
 
@@ -74,7 +74,7 @@ def detect(
     sweep_temporaries(sidecar_path(workdir, source.rel) for source, _ in pending)
     if pending:
         executor.preload_model(model)
-        groups = balanced_chunks([size for _, size in pending], executor.workers * 4)
+        groups = guided_chunks([size for _, size in pending], executor.workers)
         tasks = [Task(str(workdir), model, tuple(pending[i][0] for i in g), lists) for g in groups]
         try:
             for batch in executor.map_unordered(run_task, tasks):
