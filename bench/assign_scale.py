@@ -189,18 +189,19 @@ def child_assign(workdir: Path, vault_path: Path, profile: Path | None) -> dict[
         ("VaultIndex", "load vault index"),
         ("resolve", "resolve mentions"),
         ("_entity_ids", "entity ids"),
-        ("_variants", "variants (start)"),
+        ("_plan", "fork plan child"),
         ("_choose", "choose + seal components"),
         ("_entities", "entity rows (seal)"),
         ("write_plan", "write plan"),
+        ("write_packed_plan", "write plan"),
     ):
         if hasattr(assign_mod, attr):  # steps come and go as assign evolves
             setattr(assign_mod, attr, steps.wrap(name, getattr(assign_mod, attr)))
-    # The variants run in a forked child beside choose and sealing: the parent's wait for
-    # them is timed here, the child's CPU is reported apart (getrusage of children).
+    # The plan (variants, replacements) is built in a forked child beside choose and sealing:
+    # the parent's wait for it is timed here, the child's CPU reported apart (getrusage).
     forked = getattr(assign_mod, "Forked", None)
     if forked is not None:
-        forked.result = steps.wrap("wait for variants", forked.result)
+        forked.result = steps.wrap("wait for plan child", forked.result)
     real_transaction = Vault.transaction
 
     @contextlib.contextmanager
@@ -355,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         if r.get("children_cpu"):
             main_cpu = r["steps"]["assign_into (total)"][1]
             print(
-                f"  {'forked variants worker':<26} {'':>9} {r['children_cpu']:7.2f} s "
+                f"  {'forked plan child':<26} {'':>9} {r['children_cpu']:7.2f} s "
                 f"(peak RSS {r['children_maxrss'] / measure.MiB:,.0f} MiB)"
             )
             print(f"  {'CPU of both processes':<26} {'':>9} {main_cpu + r['children_cpu']:7.2f} s")

@@ -158,28 +158,44 @@ def read_manifest(workdir: Path) -> list[Source]:
         raise SidecarMismatch(f"{path}: malformed manifest") from exc
 
 
+def pack_documents(documents: Iterable[DocumentPlan]) -> bytes:
+    """The plan's `documents` entry, packed: what `write_plan` writes for them."""
+    return _pack(
+        [
+            [d.document, d.sha256, [[r.start, r.end, r.text, r.entity] for r in d.replacements]]
+            for d in documents
+        ]
+    )
+
+
 def pack_variants(variants: Iterable[Variant]) -> bytes:
     """The plan's `variants` entry, packed: what `write_plan` writes for them."""
     return _pack([[v.surface, v.text, v.entity, v.label] for v in variants])
 
 
-def write_plan(workdir: Path, plan: Plan, *, packed_variants: bytes | None = None) -> None:
-    """`packed_variants` (from `pack_variants`) stands for `plan.variants` when given: assign
-    packs them in the process that built them. The file is the same bytes either way."""
-    docs = [
-        [d.document, d.sha256, [[r.start, r.end, r.text, r.entity] for r in d.replacements]]
-        for d in plan.documents
-    ]
-    if packed_variants is None:
-        packed_variants = pack_variants(plan.variants)
+def write_plan(workdir: Path, plan: Plan) -> None:
+    write_packed_plan(
+        workdir, plan.vault_id, pack_documents(plan.documents), pack_variants(plan.variants)
+    )
+
+
+def write_packed_plan(workdir: Path, vault_id: str, documents: bytes, variants: bytes) -> None:
+    """`write_plan` of a plan whose entries were packed already (`pack_documents`,
+    `pack_variants`): assign packs them in the process that built them."""
     # A msgpack map is its header, then each key and value packed in turn: the same bytes
-    # as packing the whole dict, with the variants spliced in already packed.
-    head = {"schema": PLAN_SCHEMA, "vault": plan.vault_id, "documents": docs, "variants": None}
+    # as packing the whole dict at once.
     packer = msgpack.Packer(use_bin_type=True)
-    parts = [packer.pack_map_header(len(head))]
-    for key, value in head.items():
-        parts.append(packer.pack(key))
-        parts.append(packed_variants if key == "variants" else packer.pack(value))
+    parts = [
+        packer.pack_map_header(4),
+        packer.pack("schema"),
+        packer.pack(PLAN_SCHEMA),
+        packer.pack("vault"),
+        packer.pack(vault_id),
+        packer.pack("documents"),
+        documents,
+        packer.pack("variants"),
+        variants,
+    ]
     write_atomic(workdir / "plan.msgpack", b"".join(parts))
 
 

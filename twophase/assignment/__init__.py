@@ -36,13 +36,13 @@ from twophase.assignment.resolve import (
 from twophase.corpus import Failure
 from twophase.sidecar import (
     DocumentPlan,
-    Plan,
     Replacement,
     Sidecar,
     iter_sidecars,
+    pack_documents,
     pack_variants,
     read_manifest,
-    write_plan,
+    write_packed_plan,
 )
 from twophase.vault import KdfParams, Vault
 
@@ -105,26 +105,12 @@ def _assign_into(vault: Vault, workdir: Path, command: str) -> AssignResult:
     index = VaultIndex(vault)
     resolution = resolve(mentions, index)
     entity_ids, new_entities = _entity_ids(vault, index, resolution)
-    variants = _variants(vault, index, resolution, entity_ids, present, spans)
+    plan = _plan(vault, index, resolution, entity_ids, present, spans)
     try:
         pseudonyms, component_rows = _choose(vault, index, resolution)
         # In the order the forked child iterates the same set: no component crosses.
-        variants.send([pseudonyms[c] for c in resolution.components])
+        plan.send([pseudonyms[c] for c in resolution.components])
         entity_rows = _entities(vault, index, resolution, pseudonyms, new_entities)
-
-        # Rendered once per distinct mention, not once per span: a batch repeats its names.
-        planned: dict[tuple[str, str], tuple[str, int]] = {
-            m: (render_pieces(r.pieces, pseudonyms.__getitem__), entity_ids[r.entity])
-            for m, r in resolution.mentions.items()
-        }
-        documents: list[DocumentPlan] = []
-        for sidecar in present:
-            reps = tuple(
-                Replacement(s.start, s.end, p[0], p[1])
-                for s in sidecar.spans
-                if (p := planned.get((s.label, s.text))) is not None
-            )
-            documents.append(DocumentPlan(sidecar.document, sidecar.sha256, reps))
         result = AssignResult(
             documents=len(present),
             mentions=spans.total(),
@@ -152,10 +138,10 @@ def _assign_into(vault: Vault, workdir: Path, command: str) -> AssignResult:
             db.executemany("INSERT INTO components VALUES (?, ?, ?, ?, ?, ?, ?)", component_rows)
             db.executemany("INSERT INTO entities VALUES (?, ?, ?, ?, ?)", entity_rows)
             db.execute("INSERT INTO runs(record) VALUES (?)", (json.dumps(run, sort_keys=True),))
-        packed = variants.result()
+        documents, variants = plan.result()
     finally:
-        variants.close()
-    write_plan(workdir, Plan(vault.vault_id, tuple(documents)), packed_variants=packed)
+        plan.close()
+    write_packed_plan(workdir, vault.vault_id, documents, variants)
     return result
 
 
@@ -262,12 +248,12 @@ def _entities(
     return rows
 
 
-# Below this many distinct mentions the variants step runs in the vault process: a fork
-# would cost more than it saves.
+# Below this many distinct mentions the plan is built in the vault process: a fork would
+# cost more than it saves.
 FORK_ABOVE = 20_000
 
 
-def _variants(
+def _plan(
     vault: Vault,
     index: VaultIndex,
     resolution: Resolution,
@@ -275,9 +261,10 @@ def _variants(
     sidecars: list[Sidecar],
     spans: Counter[tuple[str, str]],
 ) -> Forked[propagate.Forms, list[str]]:
-    """Every known surface of the batch and the vault, for batch-wide propagation, packed
-    for the plan; started in a forked child, given the batch components' pseudonyms (in
-    `resolution.components` order) once chosen.
+    """The render plan, packed: each document's replacements, and every known surface of
+    the batch and the vault for batch-wide propagation (the variants). Started in a forked
+    child, which collects the variants, then is sent the batch components' pseudonyms (in
+    `resolution.components` order) once chosen, and renders.
 
     Costs one decryption of every vault entity not in this batch (assignment/propagate.py),
     done here, in the vault process, with the pseudonyms of their components.
@@ -308,12 +295,35 @@ def _variants(
         forms.sort()
         return forms
 
-    def finish(forms: propagate.Forms, chosen: list[str]) -> bytes:
+    def finish(forms: propagate.Forms, chosen: list[str]) -> tuple[bytes, bytes]:
         known = dict(zip(resolution.components, chosen, strict=True))
+        documents = pack_documents(_documents(resolution, known, entity_ids, sidecars))
         known.update(vault_pseudonyms)  # the same pseudonym when a component is in both
-        return pack_variants(forms.variants(known.__getitem__))
+        return documents, pack_variants(forms.variants(known.__getitem__))
 
     return Forked(prepare, finish, fork=len(resolution.mentions) >= FORK_ABOVE)
+
+
+def _documents(
+    resolution: Resolution,
+    pseudonyms: dict[Component, str],
+    entity_ids: dict[EntityKey, int],
+    sidecars: list[Sidecar],
+) -> list[DocumentPlan]:
+    # Rendered once per distinct mention, not once per span: a batch repeats its names.
+    planned: dict[tuple[str, str], tuple[str, int]] = {
+        m: (render_pieces(r.pieces, pseudonyms.__getitem__), entity_ids[r.entity])
+        for m, r in resolution.mentions.items()
+    }
+    documents: list[DocumentPlan] = []
+    for sidecar in sidecars:
+        reps = tuple(
+            Replacement(s.start, s.end, p[0], p[1])
+            for s in sidecar.spans
+            if (p := planned.get((s.label, s.text))) is not None
+        )
+        documents.append(DocumentPlan(sidecar.document, sidecar.sha256, reps))
+    return documents
 
 
 def _vocabulary(sidecars: list[Sidecar]) -> frozenset[str]:

@@ -1,12 +1,13 @@
 """A step of assign run in a forked process, beside the steps that must stay in the one
 process that writes the vault.
 
-Propagation variants are most of assign's time at scale and need only the resolution and,
-at the end, the pseudonyms: a child forked after resolution collects them while the parent
-chooses pseudonyms and seals rows, then renders them once the parent sends the pseudonyms,
-and hands back the packed bytes. The child inherits what it needs by the fork; it never
-opens, reads or writes the vault. Invariant: the bytes are those `prepare` then `finish`
-give in the parent itself, which is what runs when fork is unavailable or not worth it.
+The render plan (propagation variants above all) was most of assign's time at scale and
+needs only the resolution and, at the end, the pseudonyms: a child forked after resolution
+collects the variants while the parent chooses pseudonyms and seals rows, renders the plan
+once the parent sends the pseudonyms, and hands it back packed. The child inherits what it
+needs by the fork; it never opens, reads or writes the vault. Invariant: the bytes are
+those `prepare` then `finish` give in the parent itself, which is what runs when fork is
+unavailable or not worth it.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ Message = TypeVar("Message")
 
 
 class Forked(Generic[State, Message]):
-    """`finish(prepare(), message)`, the `prepare` half started at once in a child."""
+    """`finish(prepare(), message)`, the `prepare` half started at once in a child;
+    `finish` returns byte strings (packed, so that nothing is pickled on the way back)."""
 
     def __init__(
         self,
         prepare: Callable[[], State],
-        finish: Callable[[State, Message], bytes],
+        finish: Callable[[State, Message], tuple[bytes, ...]],
         *,
         fork: bool,
     ) -> None:
@@ -60,7 +62,7 @@ class Forked(Generic[State, Message]):
         self._sender = threading.Thread(target=self._conn.send, args=(message,), daemon=True)
         self._sender.start()
 
-    def result(self) -> bytes:
+    def result(self) -> tuple[bytes, ...]:
         if self._conn is None:
             assert self._message is not None, "send() comes before result()"
             return self._finish(self._prepare(), self._message)
@@ -70,7 +72,7 @@ class Forked(Generic[State, Message]):
             if status != "ok":
                 # The class name only: a message might quote a name of the batch.
                 raise RuntimeError(f"assign's forked worker failed: {detail}")
-            data = self._conn.recv_bytes()
+            data = tuple(self._conn.recv_bytes() for _ in range(detail))
         except EOFError:
             raise RuntimeError(
                 "assign's forked worker died (out of memory?): no plan written; run assign again"
@@ -95,7 +97,7 @@ class Forked(Generic[State, Message]):
 def _child(
     conn: Connection,
     prepare: Callable[[], object],
-    finish: Callable[[object, object], bytes],
+    finish: Callable[[object, object], tuple[bytes, ...]],
 ) -> None:
     try:
         state = prepare()
@@ -104,5 +106,6 @@ def _child(
     except BaseException as exc:  # reported to the parent, which raises
         conn.send(("error", type(exc).__name__))
         return
-    conn.send(("ok", None))
-    conn.send_bytes(data)
+    conn.send(("ok", len(data)))
+    for blob in data:
+        conn.send_bytes(blob)
