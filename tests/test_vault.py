@@ -113,3 +113,19 @@ def test_blind_index_is_plain_hmac_sha256(namespace: str, value: str, data_key: 
     message = namespace.encode() + b"\x1f" + value.encode("utf-8", "surrogatepass")
     expected = hmac.new(keys._blind, message, hashlib.sha256).digest()[:BLIND_BYTES]
     assert keys.blind(namespace, value) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 2**40), st.binary(max_size=200)), max_size=30))
+def test_seal_many_seals_each_row_as_seal_does(rows: list[tuple[int, bytes]]) -> None:
+    """One random read for all nonces: each still opens as its own row only, and no two
+    nonces are equal."""
+    keys = Keys(bytes(32))
+    sealed = keys.seal_many("entities", "record", rows)
+    assert len({s[:12] for s in sealed}) == len(sealed)
+    for (row, plaintext), blob in zip(rows, sealed, strict=True):
+        assert keys.open("entities", "record", row, blob) == plaintext
+        with pytest.raises(VaultCorrupt):
+            keys.open("entities", "record", row + 1, blob)
+        with pytest.raises(VaultCorrupt):
+            keys.open("components", "record", row, blob)

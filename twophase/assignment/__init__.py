@@ -169,24 +169,30 @@ def _choose(
         resolution.components,
         blinds,
     )
-    rows: list[Row] = []
-    next_id = vault.next_id("components")
-    seal = vault.keys.seal
-    for real_blind, comp in new:
-        pseudo, pseudo_blind = chooser.choose(comp, resolution.genders.get(comp))
+    first_id = vault.next_id("components")
+    genders = resolution.genders
+    reals: list[tuple[int, bytes]] = []
+    pseudos: list[tuple[int, bytes]] = []
+    pseudo_blinds: list[bytes] = []
+    for cid, (_, comp) in enumerate(new, first_id):
+        pseudo, pseudo_blind = chooser.choose(comp, genders.get(comp))
         pseudonyms[comp] = pseudo
-        rows.append(
-            (
-                next_id,
-                comp.type,
-                comp.kind,
-                real_blind,
-                pseudo_blind,
-                seal("components", "real", next_id, comp.normal.encode()),
-                seal("components", "pseudo", next_id, pseudo.encode()),
-            )
+        reals.append((cid, comp.normal.encode()))
+        pseudos.append((cid, pseudo.encode()))
+        pseudo_blinds.append(pseudo_blind)
+    # Sealed once all are chosen: one read of the random source for all the nonces.
+    seal_many = vault.keys.seal_many
+    rows: list[Row] = [
+        (cid, comp.type, comp.kind, real_blind, pseudo_blind, real, pseudo)
+        for cid, (real_blind, comp), pseudo_blind, real, pseudo in zip(
+            range(first_id, first_id + len(new)),
+            new,
+            pseudo_blinds,
+            seal_many("components", "real", reals),
+            seal_many("components", "pseudo", pseudos),
+            strict=True,
         )
-        next_id += 1
+    ]
     return pseudonyms, rows
 
 
@@ -219,12 +225,21 @@ def _entities(
     new: list[tuple[EntityKey, bytes, int]],
 ) -> list[Row]:
     """The sealed rows of the new entities."""
-    rows: list[Row] = []
-    for key, blind, eid in new:
-        display = resolution.displays[key]
-        pieces = resolution.mentions[display].pieces
-        # The whole rendering is its pieces' renderings joined: each rendered once.
-        rendered = [render_pieces((piece,), pseudonyms.__getitem__) for piece in pieces]
+    records: list[tuple[int, bytes]] = []
+    links: list[bytes | None] = []
+    pack = msgpack.Packer().pack  # one packer for a million records, as packb would pack
+    pseudonym = pseudonyms.__getitem__
+    displays, mentions, entity_links = resolution.displays, resolution.mentions, resolution.links
+    for key, _, eid in new:
+        display = displays[key]
+        pieces = mentions[display].pieces
+        # The whole rendering is its pieces' renderings joined: each rendered once, and a
+        # literal piece renders as itself.
+        rendered = [
+            source if comp is None else render_pieces((piece,), pseudonym)
+            for piece in pieces
+            for _, source, comp in (piece,)
+        ]
         record = {
             "key": key.key,
             "original": display.text,
@@ -235,17 +250,14 @@ def _entities(
                 if comp is not None
             ],
         }
-        link = resolution.links.get(key)
-        rows.append(
-            (
-                eid,
-                key.type,
-                blind,
-                index.blind("PERSON", link.normal) if link else None,
-                vault.keys.seal("entities", "record", eid, msgpack.packb(record)),
-            )
-        )
-    return rows
+        records.append((eid, pack(record)))
+        link = entity_links.get(key)
+        links.append(index.blind("PERSON", link.normal) if link else None)
+    sealed = vault.keys.seal_many("entities", "record", records)
+    return [
+        (eid, key.type, blind, link_blind, record)
+        for (key, blind, eid), link_blind, record in zip(new, links, sealed, strict=True)
+    ]
 
 
 # Below this many distinct mentions the plan is built in the vault process: a fork would

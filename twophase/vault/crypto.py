@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -120,6 +121,19 @@ class Keys:
         """Randomized AEAD bound to its table, column and row: a copied ciphertext fails."""
         nonce = os.urandom(NONCE)
         return nonce + self._aead.encrypt(nonce, plaintext, self._ad(table, column, row))
+
+    def seal_many(self, table: str, column: str, rows: Iterable[tuple[int, bytes]]) -> list[bytes]:
+        """`seal` of each (row, plaintext), with one read of the system's random source for
+        all the nonces (a system call per nonce was a fifth of a seal)."""
+        rows = list(rows)
+        nonces = os.urandom(NONCE * len(rows))
+        encrypt = self._aead.encrypt
+        prefix = f"twophase/1|{table}|{column}|"
+        out = []
+        for i, (row, plaintext) in enumerate(rows):
+            nonce = nonces[i * NONCE : (i + 1) * NONCE]
+            out.append(nonce + encrypt(nonce, plaintext, f"{prefix}{row}".encode()))
+        return out
 
     def open(self, table: str, column: str, row: int, blob: bytes) -> bytes:
         try:

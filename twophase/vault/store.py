@@ -123,7 +123,16 @@ class Vault:
                 # One statement per call, each result read: apsw runs the statements of a
                 # script lazily, so after a pragma that returns a row the rest never ran.
                 # secure_delete: what `forget` deletes is overwritten, not left in free pages.
-                for pragma in ("journal_mode=DELETE", "synchronous=FULL", "secure_delete=ON"):
+                # cache_size: assign inserts a million rows into unique indexes on random
+                # blind indexes; with SQLite's 2 MiB page cache each insert went to disk
+                # pages again (measured: 500,000 components, 6.9 against 3.9 s of CPU).
+                # A cap, not an allocation: the cache grows only as pages are read.
+                for pragma in (
+                    "journal_mode=DELETE",
+                    "synchronous=FULL",
+                    "secure_delete=ON",
+                    "cache_size=-262144",
+                ):
                     list(db.execute(f"PRAGMA {pragma}"))
             except apsw.Error as exc:
                 raise VaultCorrupt(
