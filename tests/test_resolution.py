@@ -373,3 +373,35 @@ def test_skipping_full_pools_changes_no_pseudonym(tmp_path: Path, monkeypatch) -
             full = [p for p in chooser._pools.values() if p.free is not None and not p.free]
             assert full if watch_after == 0 else not full
         assert chosen[0] == chosen[1]
+
+
+_NAME_WORDS = st.sampled_from(
+    ["Marie", "DUBOIS", "de", "La", "Me", "Madame", "M", "Mme", "Jean", "D", "ʼ", "Ǆ", "Éloïse"]
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.one_of(
+        st.lists(_NAME_WORDS, min_size=1, max_size=4).map(" ".join),
+        st.lists(st.text(st.characters(codec="utf-8"), max_size=6), max_size=4).map(" ".join),
+        st.text(),
+    )
+)
+def test_parse_person_fast_path_agrees_with_the_general_one(surface: str) -> None:
+    """Names of plain words skip the title and token regexes: same parse as with them."""
+    from twophase.assignment.normalize import _parse_general, parse_person
+
+    assert parse_person(surface) == _parse_general(surface)
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["PERSON", "ORG", "LOCATION", "EMAIL", ""]), st.text(max_size=8))
+    )
+)
+def test_sorted_mentions_is_sorted_set(pairs: list[tuple[str, str]]) -> None:
+    from twophase.assignment.resolve import Mention, sorted_mentions
+
+    mentions = [Mention(label, text) for label, text in pairs]
+    assert sorted_mentions(mentions) == sorted(set(mentions))

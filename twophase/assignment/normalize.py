@@ -10,7 +10,7 @@ import re
 import unicodedata
 from typing import NamedTuple
 
-from twophase.titles import leading_title
+from twophase.titles import TITLE_RE, leading_title
 
 _APOSTROPHES = str.maketrans({c: "'" for c in "’‘`´ʼ′"})
 _HYPHENS = str.maketrans({c: "-" for c in "‐‑‒–—―−"})
@@ -115,17 +115,42 @@ def _is_caps(token: str) -> bool:
 
 def parse_person(surface: str) -> PersonName | None:
     """Split a PERSON surface into given names and one family name (docs/resolution.md)."""
+    words = surface.split(" ")
+    if all(w.isalpha() for w in words) and TITLE_RE.match(surface) is None:
+        # Words of letters, one space apart, no title: the usual name ("Marie Dubois").
+        # Its tokens are its words, found here without the general path's regexes (a
+        # million names at scale; tests/test_resolution.py checks both agree).
+        tokens = []
+        start = 0
+        for word in words:
+            tokens.append((start, start + len(word), word))
+            start += len(word) + 1
+        return _parse_tokens(surface, 0, None, tokens)
+    return _parse_general(surface)
+
+
+def _parse_general(surface: str) -> PersonName | None:
     cut, gender = leading_title(surface)
     tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(surface, cut)]
     tokens = [t for t in tokens if any(c.isalpha() for c in t[2])]
+    return _parse_tokens(surface, cut, gender, tokens)
+
+
+def _parse_tokens(
+    surface: str, cut: int, gender: str | None, tokens: list[tuple[int, int, str]]
+) -> PersonName | None:
+    """`parse_person` once the title is cut and the tokens with a letter listed."""
     if not tokens:
         return None
     comma = surface.find(",", cut)
     roles: list[str]
     if comma > 0 and tokens[0][0] < comma < tokens[-1][0]:
         roles = ["family" if start < comma else "given" for start, _, _ in tokens]
-    elif any(_is_caps(t) for _, _, t in tokens) and not all(_is_caps(t) for _, _, t in tokens):
-        roles = ["family" if _is_caps(t) or fold(t) in PARTICLES else "given" for _, _, t in tokens]
+    elif any(caps := [_is_caps(t) for _, _, t in tokens]) and not all(caps):
+        roles = [
+            "family" if c or fold(t) in PARTICLES else "given"
+            for (_, _, t), c in zip(tokens, caps, strict=True)
+        ]
     elif len(tokens) == 1:
         return PersonName((_part(tokens[0], "family"),), gender, solo=True)
     else:

@@ -36,6 +36,7 @@ from twophase.assignment.resolve import (
     Resolved,
     render_pieces,
     resolve,
+    sorted_mentions,
 )
 from twophase.sidecar import Variant
 from twophase.vault import Vault
@@ -297,7 +298,7 @@ class Forms:
         """Each mention's surface and each writing derived from its components."""
         self._sorted = None
         best = self._best
-        for mention in sorted(mentions):  # by label, then text
+        for mention in sorted_mentions(mentions):
             resolved = mentions[mention]
             entity = entity_of.get(mention)
             if entity is None:

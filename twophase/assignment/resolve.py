@@ -11,6 +11,7 @@ contents; document order and worker count cannot change it.
 from __future__ import annotations
 
 import functools
+import operator
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
@@ -86,9 +87,25 @@ class Known:
         return None
 
 
+def sorted_mentions(mentions: Iterable[Mention]) -> list[Mention]:
+    """`sorted(set(mentions))`: by label, then text. A batch has a handful of labels, so
+    each label's mentions are sorted by text alone: strings compared, not tuples (half the
+    time on a million mentions)."""
+    by_label: dict[str, list[Mention]] = {}
+    for mention in set(mentions):
+        by_label.setdefault(mention.label, []).append(mention)
+    out: list[Mention] = []
+    for label in sorted(by_label):
+        out += sorted(by_label[label], key=_text)
+    return out
+
+
+_text = operator.itemgetter(1)  # Mention.text
+
+
 def resolve(mentions: Iterable[Mention], known: Known | None = None) -> Resolution:
     known = known or Known()
-    unique = sorted(set(mentions))  # by label, then text
+    unique = sorted_mentions(mentions)
     result = Resolution()
     persons = [(m, parse_person(m.text)) for m in unique if m.label == "PERSON"]
     people = _People([(m, p) for m, p in persons if p is not None], known)
@@ -323,4 +340,5 @@ __all__ = [
     "identifier_key",
     "render_pieces",
     "resolve",
+    "sorted_mentions",
 ]
