@@ -487,3 +487,22 @@ def test_format_like_keeps_phone_layout_and_digit_count(surface: str, national: 
     out = format_like("PHONE", surface, "+33" + national)
     assert re.sub(r"\d", "#", out) == re.sub(r"\d", "#", surface)
     assert re.sub(r"\D", "", out).endswith(national)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.binary(min_size=16, max_size=100),
+    st.text(),
+    st.sampled_from(["given", "family", "whole:ORG"]),
+    st.sampled_from(THEMES),
+)
+def test_draw_seed_is_plain_hmac_sha256(secret: bytes, real: str, kind: str, theme: str) -> None:
+    """The seed reuses precomputed HMAC states for speed; existing vaults' generators need
+    the very same seeds as HMAC-SHA256 of the secret gives."""
+    import hmac
+
+    k, r = kind.encode(), real.encode("utf-8", "surrogatepass")
+    message = f"twophase/pseudonym/v1\0{theme}\0".encode() + len(k).to_bytes(4) + k
+    message += len(r).to_bytes(8) + r
+    expected = hmac.digest(secret, message, "sha256")
+    assert Generator(theme, secret)._draw(kind, real, 0)._seed == expected

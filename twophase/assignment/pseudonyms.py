@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime
 import functools
 import hashlib
-import hmac
 import ipaddress
 import re
 from collections.abc import Callable, Sequence
@@ -186,7 +185,7 @@ def _nir_key(body13: str) -> str:
 class Generator:
     """Candidates for one vault: theme and secret fixed, everything else an argument."""
 
-    __slots__ = ("_key", "_last", "_prefix", "_theme")
+    __slots__ = ("_inner", "_key", "_last", "_outer", "_prefix", "_theme")
 
     def __init__(self, theme: str, secret: bytes) -> None:
         if theme not in THEMES:
@@ -195,6 +194,11 @@ class Generator:
             raise ValueError("the pseudonym secret must be at least 16 bytes")
         self._theme = theme
         self._key = secret
+        # HMAC-SHA256 (RFC 2104) with its two padded-key states hashed once: a copy per
+        # component instead of hmac.digest's key setup, ~3 against ~5.5 us measured.
+        padded = (secret if len(secret) <= 64 else hashlib.sha256(secret).digest()).ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
         self._prefix = b"twophase/pseudonym/v1\x00" + theme.encode() + b"\x00"
         self._last: tuple[str, str, bytes] | None = None
 
@@ -289,7 +293,11 @@ class Generator:
             k = kind.encode()
             r = real.encode("utf-8", "surrogatepass")
             msg = b"".join((self._prefix, len(k).to_bytes(4), k, len(r).to_bytes(8), r))
-            seed = hmac.digest(self._key, msg, "sha256")
+            inner = self._inner.copy()
+            inner.update(msg)
+            outer = self._outer.copy()
+            outer.update(inner.digest())
+            seed = outer.digest()  # = hmac.digest(self._key, msg, "sha256")
             self._last = (kind, real, seed)
         return _Draw(seed, attempt)
 
