@@ -189,19 +189,20 @@ def child_assign(workdir: Path, vault_path: Path, profile: Path | None) -> dict[
         ("VaultIndex", "load vault index"),
         ("resolve", "resolve mentions"),
         ("_entity_ids", "entity ids"),
-        ("_plan", "fork plan child"),
+        ("_plan", "fork variants child"),
         ("_choose", "choose + seal components"),
         ("_entities", "entity rows (seal)"),
+        ("_documents", "replacements"),
         ("write_plan", "write plan"),
         ("write_packed_plan", "write plan"),
     ):
         if hasattr(assign_mod, attr):  # steps come and go as assign evolves
             setattr(assign_mod, attr, steps.wrap(name, getattr(assign_mod, attr)))
-    # The plan (variants, replacements) is built in a forked child beside choose and sealing:
-    # the parent's wait for it is timed here, the child's CPU reported apart (getrusage).
+    # The variants are built in a forked child beside choose and sealing: the parent's wait
+    # for them is timed here, the child's CPU reported apart (getrusage of children).
     forked = getattr(assign_mod, "Forked", None)
     if forked is not None:
-        forked.result = steps.wrap("wait for plan child", forked.result)
+        forked.result = steps.wrap("wait for variants child", forked.result)
     real_transaction = Vault.transaction
 
     @contextlib.contextmanager
@@ -356,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         if r.get("children_cpu"):
             main_cpu = r["steps"]["assign_into (total)"][1]
             print(
-                f"  {'forked plan child':<26} {'':>9} {r['children_cpu']:7.2f} s "
+                f"  {'forked variants child':<26} {'':>9} {r['children_cpu']:7.2f} s "
                 f"(peak RSS {r['children_maxrss'] / measure.MiB:,.0f} MiB)"
             )
             print(f"  {'CPU of both processes':<26} {'':>9} {main_cpu + r['children_cpu']:7.2f} s")

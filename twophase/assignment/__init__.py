@@ -111,6 +111,9 @@ def _assign_into(vault: Vault, workdir: Path, command: str) -> AssignResult:
         # In the order the forked child iterates the same set: no component crosses.
         plan.send([pseudonyms[c] for c in resolution.components])
         entity_rows = _entities(vault, index, resolution, pseudonyms, new_entities)
+        # Here rather than in the child, which has the variants to render meanwhile: the
+        # two processes end at about the same time (docs/performance.md).
+        documents = pack_documents(_documents(resolution, pseudonyms, entity_ids, present))
         result = AssignResult(
             documents=len(present),
             mentions=spans.total(),
@@ -138,7 +141,7 @@ def _assign_into(vault: Vault, workdir: Path, command: str) -> AssignResult:
             db.executemany("INSERT INTO components VALUES (?, ?, ?, ?, ?, ?, ?)", component_rows)
             db.executemany("INSERT INTO entities VALUES (?, ?, ?, ?, ?)", entity_rows)
             db.execute("INSERT INTO runs(record) VALUES (?)", (json.dumps(run, sort_keys=True),))
-        documents, variants = plan.result()
+        (variants,) = plan.result()
     finally:
         plan.close()
     write_packed_plan(workdir, vault.vault_id, documents, variants)
@@ -260,8 +263,8 @@ def _entities(
     ]
 
 
-# Below this many distinct mentions the plan is built in the vault process: a fork would
-# cost more than it saves.
+# Below this many distinct mentions the variants are built in the vault process: a fork
+# would cost more than it saves.
 FORK_ABOVE = 20_000
 
 
@@ -273,10 +276,10 @@ def _plan(
     sidecars: list[Sidecar],
     spans: Counter[tuple[str, str]],
 ) -> Forked[propagate.Forms, list[str]]:
-    """The render plan, packed: each document's replacements, and every known surface of
-    the batch and the vault for batch-wide propagation (the variants). Started in a forked
-    child, which collects the variants, then is sent the batch components' pseudonyms (in
-    `resolution.components` order) once chosen, and renders.
+    """The plan's variants, packed: every known surface of the batch and the vault, for
+    batch-wide propagation. Started in a forked child, which collects them, then is sent
+    the batch components' pseudonyms (in `resolution.components` order) once chosen, and
+    renders them.
 
     Costs one decryption of every vault entity not in this batch (assignment/propagate.py),
     done here, in the vault process, with the pseudonyms of their components.
@@ -307,11 +310,10 @@ def _plan(
         forms.sort()
         return forms
 
-    def finish(forms: propagate.Forms, chosen: list[str]) -> tuple[bytes, bytes]:
+    def finish(forms: propagate.Forms, chosen: list[str]) -> tuple[bytes]:
         known = dict(zip(resolution.components, chosen, strict=True))
-        documents = pack_documents(_documents(resolution, known, entity_ids, sidecars))
         known.update(vault_pseudonyms)  # the same pseudonym when a component is in both
-        return documents, pack_variants(forms.variants(known.__getitem__))
+        return (pack_variants(forms.variants(known.__getitem__)),)
 
     return Forked(prepare, finish, fork=len(resolution.mentions) >= FORK_ABOVE)
 

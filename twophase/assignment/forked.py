@@ -1,13 +1,13 @@
 """A step of assign run in a forked process, beside the steps that must stay in the one
 process that writes the vault.
 
-The render plan (propagation variants above all) was most of assign's time at scale and
-needs only the resolution and, at the end, the pseudonyms: a child forked after resolution
-collects the variants while the parent chooses pseudonyms and seals rows, renders the plan
-once the parent sends the pseudonyms, and hands it back packed. The child inherits what it
-needs by the fork; it never opens, reads or writes the vault. Invariant: the bytes are
-those `prepare` then `finish` give in the parent itself, which is what runs when fork is
-unavailable or not worth it.
+The propagation variants were the largest step of assign at scale and need only the
+resolution and, at the end, the pseudonyms: a child forked after resolution collects them
+while the parent chooses pseudonyms and seals rows, renders them once the parent sends
+the pseudonyms, and hands them back packed. The child inherits what it needs by the fork;
+it never opens, reads or writes the vault. Invariant: the bytes are those `prepare` then
+`finish` give in the parent itself, which is what runs when fork is unavailable or not
+worth it.
 """
 
 from __future__ import annotations
