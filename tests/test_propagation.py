@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.conftest import MODEL, PASSPHRASE, write_corpus
 from twophase.assignment import assign_into
@@ -126,3 +128,14 @@ def test_planned_replacements_are_never_overlapped() -> None:
     text = "Marie Dubois est là."
     planned = [Replacement(0, 5, "Claire", 1)]  # the model found "Marie" only
     assert replaced(text, planned) == ["Dubois"]
+
+
+@given(st.one_of(st.text(), st.text(alphabet=st.characters(max_codepoint=127))))
+def test_title_case_shortcut_agrees_with_the_letter_by_letter_rule(text: str) -> None:
+    from twophase.assignment.propagate import _title
+
+    out, start = [], True
+    for c in text:
+        out.append(c.upper() if start else c.lower())
+        start = not c.isalpha()
+    assert _title(text) == "".join(out)

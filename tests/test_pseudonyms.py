@@ -506,3 +506,15 @@ def test_draw_seed_is_plain_hmac_sha256(secret: bytes, real: str, kind: str, the
     message += len(r).to_bytes(8) + r
     expected = hmac.digest(secret, message, "sha256")
     assert Generator(theme, secret)._draw(kind, real, 0)._seed == expected
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet=st.characters(categories=["L"]), min_size=1, max_size=8))
+def test_a_one_word_candidate_never_shows_a_part(word: str) -> None:
+    """The chooser's shortcut for a letters-only candidate: fold keeps it one part."""
+    from twophase.assignment.mapping import _PARTS
+    from twophase.assignment.normalize import fold as normal_fold
+
+    folded = normal_fold(word)
+    if "ʼ" not in word:
+        assert set(_PARTS.split(folded)) | set(folded.split("-")) == {folded}

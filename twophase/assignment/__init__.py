@@ -163,9 +163,10 @@ def _choose(
         if (comp.type, comp.kind, real_blind) in index.components:
             pseudonyms[comp] = index.pseudonym_of(comp)
         else:
-            new.append((real_blind, comp))
+            new.append((comp.type, comp.kind, real_blind, comp))
     # Keyed-hash order: independent of documents' order, and reveals nothing of the names.
-    new.sort(key=lambda pair: (pair[1].type, pair[1].kind, pair[0]))
+    # (type, kind, blind) is unique, so the component itself is never compared.
+    new.sort()
     chooser = Chooser(
         index,
         Generator(vault.theme, vault.keys.generator_secret),
@@ -177,7 +178,7 @@ def _choose(
     reals: list[tuple[int, bytes]] = []
     pseudos: list[tuple[int, bytes]] = []
     pseudo_blinds: list[bytes] = []
-    for cid, (_, comp) in enumerate(new, first_id):
+    for cid, (_, _, _, comp) in enumerate(new, first_id):
         pseudo, pseudo_blind = chooser.choose(comp, genders.get(comp))
         pseudonyms[comp] = pseudo
         reals.append((cid, comp.normal.encode()))
@@ -187,7 +188,7 @@ def _choose(
     seal_many = vault.keys.seal_many
     rows: list[Row] = [
         (cid, comp.type, comp.kind, real_blind, pseudo_blind, real, pseudo)
-        for cid, (real_blind, comp), pseudo_blind, real, pseudo in zip(
+        for cid, (_, _, real_blind, comp), pseudo_blind, real, pseudo in zip(
             range(first_id, first_id + len(new)),
             new,
             pseudo_blinds,
@@ -207,10 +208,11 @@ def _entity_ids(
     ids: dict[EntityKey, int] = {}
     new: list[tuple[EntityKey, bytes, int]] = []
     next_id = vault.next_id("entities")
-    blinds = {key: index.entity_blind(key) for key in resolution.displays}
-    for key in sorted(blinds, key=lambda k: (k.type, blinds[k])):
-        blind = blinds[key]
-        known = index.entities.get((key.type, blind))
+    # Sorted as plain tuples: (type, blind) is unique, so the key itself is never compared.
+    for type_, blind, key in sorted(
+        [(key.type, index.entity_blind(key), key) for key in resolution.displays]
+    ):
+        known = index.entities.get((type_, blind))
         if known is not None:
             ids[key] = known
             continue

@@ -203,6 +203,8 @@ class Chooser:
         real person's name as one of its parts: the reader would see that name."""
         if type_ != "PERSON":
             return False
+        if candidate.isalpha() and "ʼ" not in candidate:
+            return False  # one word, which fold leaves one word: no part to show
         folded = fold(candidate)
         # Single words and hyphen-joined segments, so "Le Gall" in "Londoutel-Le Gall" counts.
         parts = set(_PARTS.split(folded)) | set(folded.split("-"))

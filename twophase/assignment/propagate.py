@@ -55,6 +55,8 @@ _SPACE: Piece = ("literal", " ", None)
 
 def _title(text: str) -> str:
     """ "DE LA FONTAINE" → "De La Fontaine", "NGUYEN-LAMBERT" → "Nguyen-Lambert"."""
+    if text.isascii() and text.isalpha():  # one plain word: the same, without the loop
+        return text[:1].upper() + text[1:].lower()
     out = []
     start = True
     for c in text:
@@ -77,7 +79,7 @@ def _all_caps(source: str) -> bool:
     if source.isascii() and source.isalpha():  # every ASCII letter is cased
         return source.isupper()
     letters = [c for c in source if c.isalpha()]
-    return bool(letters) and all(c.isupper() for c in letters)
+    return bool(letters) and all(map(str.isupper, letters))
 
 
 def _cases(source: str) -> tuple[int, ...]:
@@ -134,7 +136,7 @@ class _Best:
             marked = not text.islower()
             return _Cased(text, text in self.vocabulary if marked else True, marked, len(text))
         tokens = marked_tokens(text)
-        letters = sum(c.isalpha() for c in text)
+        letters = sum(map(str.isalpha, text))
         return _Cased(text, tokens <= self.vocabulary, bool(tokens), letters)
 
     def forms(self, source: str) -> tuple[_Cased, ...]:
@@ -208,9 +210,13 @@ class _Best:
         if not given and not family:
             return
         derived = self.derived
-        for case in _cases("".join(given_src + family_src).replace(" ", "")):
-            g = _group(given, case) if given else None
-            f = _group(family, case) if family else None
+        cases = _cases("".join(given_src + family_src).replace(" ", ""))
+        # Each case form joined once: the mixed writings below reuse them.
+        gs = [_group(given, case) for case in cases] if given else None
+        fs = [_group(family, case) for case in cases] if family else None
+        for case in cases:
+            g = gs[case] if gs is not None else None
+            f = fs[case] if fs is not None else None
             if g is not None and g.found and (f is None or not g.text.isupper()):
                 # A first name alone, never in capitals: "PIERRE" in a text in capitals is
                 # more often the stone ("PIERRE DE TAILLE") than a man already named in full.
@@ -223,11 +229,11 @@ class _Best:
                 derived(key, f"{f.text} {g.text}", marked, letters, f.parts, " ", g.parts)
                 derived(key, f"{f.text}, {g.text}", marked, letters, f.parts, ", ", g.parts)
         # Mixed: the family name in capitals next to the given name as written, both orders.
-        if given and family:
-            g = _group(given, AS_WRITTEN)
+        if gs is not None and fs is not None:
+            g = gs[AS_WRITTEN]
             if g.found:
                 for case in (UPPER, UPPER_PLAIN):
-                    f = _group(family, case)
+                    f = fs[case]
                     if f.found:
                         marked, letters = g.marked or f.marked, g.letters + f.letters
                         derived(key, f"{f.text} {g.text}", marked, letters, f.parts, " ", g.parts)

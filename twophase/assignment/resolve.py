@@ -124,11 +124,20 @@ def resolve(mentions: Iterable[Mention], known: Known | None = None) -> Resoluti
         resolved = _resolve_other(mention)
         if resolved is not None:
             result.mentions[mention] = resolved
+    add = result.components.add
+    displays = result.displays
     for mention, resolved in result.mentions.items():
-        result.components.update(comp for _, _, comp in resolved.pieces if comp is not None)
-        shown = result.displays.get(resolved.entity)
-        if shown is None or (-len(mention.text), mention.text) < (-len(shown.text), shown.text):
-            result.displays[resolved.entity] = mention
+        for _, _, comp in resolved.pieces:
+            if comp is not None:
+                add(comp)
+        # The longest text, the least of equal lengths: (-len(text), text) compared.
+        shown = displays.get(resolved.entity)
+        if (
+            shown is None
+            or len(mention.text) > len(shown.text)
+            or (len(mention.text) == len(shown.text) and mention.text < shown.text)
+        ):
+            displays[resolved.entity] = mention
     result.genders = people.genders()
     result.links = people.links
     return result
