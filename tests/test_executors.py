@@ -19,35 +19,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import EXAMPLES, MODEL, PASSPHRASE, write_corpus
 from tests.test_end_to_end import copy, tree, twophase
-from twophase.executors import LocalExecutor, balanced_chunks, guided_chunks, make_executor
-
-# ----------------------------------------------------------------- balanced_chunks
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.integers(0, 10**7), max_size=200), st.integers(1, 64))
-def test_balanced_chunks_take_every_index_once_and_balance_within_one_item(
-    sizes: list[int], chunks: int
-) -> None:
-    groups = balanced_chunks(sizes, chunks)
-    flat = [i for g in groups for i in g]
-    assert sorted(flat) == list(range(len(sizes)))
-    assert len(groups) == min(chunks, len(sizes))
-    assert all(groups)
-    if not sizes:
-        return
-    # Each document counts at least 1 (an empty file still costs a task).
-    loads = [sum(max(1, sizes[i]) for i in g) for g in groups]
-    assert max(loads) - min(loads) <= max(max(1, s) for s in sizes)
-    assert loads == sorted(loads, reverse=True)  # heaviest chunk handed out first
-    for g in groups:  # largest document first inside a chunk
-        assert [sizes[i] for i in g] == sorted((sizes[i] for i in g), reverse=True)
-
-
-def test_balanced_chunks_put_the_one_huge_document_alone() -> None:
-    groups = balanced_chunks([100, 1, 1, 1, 1, 1, 1, 1], 2)
-    assert groups == [[0], [1, 2, 3, 4, 5, 6, 7]]
-
+from twophase.executors import LocalExecutor, guided_chunks, make_executor
 
 # ----------------------------------------------------------------- guided_chunks
 
@@ -87,6 +59,11 @@ def test_guided_chunks_end_small_so_no_core_finishes_alone() -> None:
     assert (
         max(len(g) for g in guided_chunks([3_000] * 100_000, 8)) * 3_000 <= 4 * 1024 * 1024 + 3_000
     )
+
+
+def test_guided_chunks_hand_out_the_one_huge_document_first_and_alone() -> None:
+    groups = guided_chunks([1, 1, 100, 1, 1, 1, 1, 1], 2, smallest=2)
+    assert groups == [[2], [0, 1], [3, 4], [5, 6], [7]]
 
 
 # ----------------------------------------------------------------- local pool

@@ -98,23 +98,7 @@ def make_executor(spec: str | None, workers: int | None) -> Executor:
     raise UsageError(f"unknown executor {spec!r}: use local, dask-local or dask://HOST:PORT")
 
 
-def balanced_chunks(sizes: Sequence[int], chunks: int) -> list[list[int]]:
-    """Indices grouped into at most `chunks` groups of similar total size, largest first.
-
-    Longest-processing-time-first: each document, largest first, goes to the lightest
-    group, so no worker is left with the one huge file at the end.
-    """
-    order = sorted(range(len(sizes)), key=lambda i: (-sizes[i], i))
-    groups: list[list[int]] = [[] for _ in range(max(1, min(chunks, len(sizes))))]
-    loads = [0] * len(groups)
-    for i in order:
-        g = loads.index(min(loads))
-        groups[g].append(i)
-        loads[g] += max(1, sizes[i])
-    return [g for _, g in sorted(zip(loads, groups, strict=True), key=lambda p: -p[0]) if g]
-
-
-# Guided chunks (detect): no chunk above the larger bound, so progress moves and a crash
+# Guided chunks: no chunk above the larger bound, so progress moves and a crash
 # loses little; none below the smaller one unless the batch is that small, so dispatch
 # costs nothing beside the model (~25 KB of text a second per core with fr_core_news_md).
 LARGEST_CHUNK = 4 * 1024 * 1024
@@ -132,8 +116,8 @@ def guided_chunks(
 
     Guided self-scheduling: each chunk takes about 1/(2 × workers) of the bytes still
     left, within [smallest, largest]. Workers pull chunks as they free up, so they finish
-    within one small chunk of each other; with equal chunks (`balanced_chunks`) the last
-    one can be an eighth of the batch, which one core then runs alone.
+    within one small chunk of each other; with equal chunks (4 per worker, before), the
+    last one could be an eighth of the batch, which one core then ran alone.
     """
     order = sorted(range(len(sizes)), key=lambda i: (-sizes[i], i))
     left = sum(max(1, sizes[i]) for i in order)
