@@ -109,11 +109,14 @@ def _assign_into(vault: Vault, workdir: Path, command: str) -> AssignResult:
     try:
         pseudonyms, component_rows = _choose(vault, index, resolution)
         # In the order the forked child iterates the same set: no component crosses.
-        plan.send([pseudonyms[c] for c in resolution.components])
-        entity_rows = _entities(vault, index, resolution, pseudonyms, new_entities)
+        plan.send(msgpack.packb([pseudonyms[c] for c in resolution.components]))
+        rendered: dict[Mention, str] = {}
+        entity_rows = _entities(vault, index, resolution, pseudonyms, new_entities, rendered)
         # Here rather than in the child, which has the variants to render meanwhile: the
         # two processes end at about the same time (docs/performance.md).
-        documents = pack_documents(_documents(resolution, pseudonyms, entity_ids, present))
+        documents = pack_documents(
+            _documents(resolution, pseudonyms, entity_ids, present, rendered)
+        )
         result = AssignResult(
             documents=len(present),
             mentions=spans.total(),
@@ -228,30 +231,33 @@ def _entities(
     resolution: Resolution,
     pseudonyms: dict[Component, str],
     new: list[tuple[EntityKey, bytes, int]],
+    rendered: dict[Mention, str],
 ) -> list[Row]:
-    """The sealed rows of the new entities."""
+    """The sealed rows of the new entities; each one's display mention, rendered, is
+    added to `rendered` (the replacements need it too)."""
     records: list[tuple[int, bytes]] = []
     links: list[bytes | None] = []
     pack = msgpack.Packer().pack  # one packer for a million records, as packb would pack
-    pseudonym = pseudonyms.__getitem__
+    get = pseudonyms.__getitem__
     displays, mentions, entity_links = resolution.displays, resolution.mentions, resolution.links
     for key, _, eid in new:
         display = displays[key]
         pieces = mentions[display].pieces
         # The whole rendering is its pieces' renderings joined: each rendered once, and a
         # literal piece renders as itself.
-        rendered = [
-            source if comp is None else render_pieces((piece,), pseudonym)
+        texts = [
+            source if comp is None else render_pieces((piece,), get)
             for piece in pieces
             for _, source, comp in (piece,)
         ]
+        whole = rendered[display] = "".join(texts)
         record = {
             "key": key.key,
             "original": display.text,
-            "pseudonym": "".join(rendered),
+            "pseudonym": whole,
             "components": [
                 [source, text]
-                for (_, source, comp), text in zip(pieces, rendered, strict=True)
+                for (_, source, comp), text in zip(pieces, texts, strict=True)
                 if comp is not None
             ],
         }
@@ -277,7 +283,7 @@ def _plan(
     entity_ids: dict[EntityKey, int],
     sidecars: list[Sidecar],
     spans: Counter[tuple[str, str]],
-) -> Forked[propagate.Forms, list[str]]:
+) -> Forked[propagate.Forms]:
     """The plan's variants, packed: every known surface of the batch and the vault, for
     batch-wide propagation. Started in a forked child, which collects them, then is sent
     the batch components' pseudonyms (in `resolution.components` order) once chosen, and
@@ -312,8 +318,8 @@ def _plan(
         forms.sort()
         return forms
 
-    def finish(forms: propagate.Forms, chosen: list[str]) -> tuple[bytes]:
-        known = dict(zip(resolution.components, chosen, strict=True))
+    def finish(forms: propagate.Forms, chosen: bytes) -> tuple[bytes]:
+        known = dict(zip(resolution.components, msgpack.unpackb(chosen), strict=True))
         known.update(vault_pseudonyms)  # the same pseudonym when a component is in both
         return (pack_variants(forms.variants(known.__getitem__)),)
 
@@ -325,10 +331,17 @@ def _documents(
     pseudonyms: dict[Component, str],
     entity_ids: dict[EntityKey, int],
     sidecars: list[Sidecar],
+    rendered: dict[Mention, str],
 ) -> list[DocumentPlan]:
+    """Each document's replacements. `rendered`: mentions rendered already (render_pieces
+    of the whole equals its pieces' renderings joined)."""
     # Rendered once per distinct mention, not once per span: a batch repeats its names.
+    get = pseudonyms.__getitem__
     planned: dict[tuple[str, str], tuple[str, int]] = {
-        m: (render_pieces(r.pieces, pseudonyms.__getitem__), entity_ids[r.entity])
+        m: (
+            text if (text := rendered.get(m)) is not None else render_pieces(r.pieces, get),
+            entity_ids[r.entity],
+        )
         for m, r in resolution.mentions.items()
     }
     documents: list[DocumentPlan] = []

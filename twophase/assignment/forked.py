@@ -19,23 +19,22 @@ from multiprocessing.connection import Connection
 from typing import Generic, TypeVar
 
 State = TypeVar("State")
-Message = TypeVar("Message")
 
 
-class Forked(Generic[State, Message]):
+class Forked(Generic[State]):
     """`finish(prepare(), message)`, the `prepare` half started at once in a child;
     `finish` returns byte strings (packed, so that nothing is pickled on the way back)."""
 
     def __init__(
         self,
         prepare: Callable[[], State],
-        finish: Callable[[State, Message], tuple[bytes, ...]],
+        finish: Callable[[State, bytes], tuple[bytes, ...]],
         *,
         fork: bool,
     ) -> None:
         self._prepare = prepare
         self._finish = finish
-        self._message: Message | None = None
+        self._message: bytes | None = None
         self._sender: threading.Thread | None = None
         self._process: multiprocessing.process.BaseProcess | None = None
         self._conn: Connection | None = None
@@ -53,13 +52,14 @@ class Forked(Generic[State, Message]):
             child.close()
             self._process, self._conn = process, parent
 
-    def send(self, message: Message) -> None:
-        """Give `finish` its input. Sent from a thread: the child reads it only once
-        `prepare` is done, and the parent has other work meanwhile."""
+    def send(self, message: bytes) -> None:
+        """Give `finish` its input, packed (no pickling in the parent). Sent from a thread:
+        the child reads it only once `prepare` is done, and the parent has other work
+        meanwhile (writing to the pipe releases the GIL)."""
         if self._conn is None:
             self._message = message
             return
-        self._sender = threading.Thread(target=self._conn.send, args=(message,), daemon=True)
+        self._sender = threading.Thread(target=self._conn.send_bytes, args=(message,), daemon=True)
         self._sender.start()
 
     def result(self) -> tuple[bytes, ...]:
@@ -97,11 +97,11 @@ class Forked(Generic[State, Message]):
 def _child(
     conn: Connection,
     prepare: Callable[[], object],
-    finish: Callable[[object, object], tuple[bytes, ...]],
+    finish: Callable[[object, bytes], tuple[bytes, ...]],
 ) -> None:
     try:
         state = prepare()
-        message = conn.recv()
+        message = conn.recv_bytes()
         data = finish(state, message)
     except BaseException as exc:  # reported to the parent, which raises
         conn.send(("error", type(exc).__name__))

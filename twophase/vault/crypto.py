@@ -12,6 +12,7 @@ import json
 import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -102,13 +103,18 @@ class Keys:
         padded = self._blind.ljust(64, b"\0")  # a 32-byte key is shorter than the block
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
         self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
+        self._namespaces: dict[str, Any] = {}  # the inner state with "namespace\x1f" hashed in
         self._aead = AESGCM(_subkey(data_key, b"twophase/rows/1"))
         self.generator_secret = _subkey(data_key, b"twophase/pseudonyms/1")
 
     def blind(self, namespace: str, value: str) -> bytes:
         """Keyed, deterministic lookup token: equal inputs, equal tokens; nothing else."""
-        inner = self._inner.copy()
-        inner.update(namespace.encode() + b"\x1f" + value.encode("utf-8", "surrogatepass"))
+        prefixed = self._namespaces.get(namespace)
+        if prefixed is None:  # a handful of namespaces, each hashed in once
+            prefixed = self._namespaces[namespace] = self._inner.copy()
+            prefixed.update(namespace.encode() + b"\x1f")
+        inner = prefixed.copy()
+        inner.update(value.encode("utf-8", "surrogatepass"))
         outer = self._outer.copy()
         outer.update(inner.digest())
         return outer.digest()[:BLIND_BYTES]
