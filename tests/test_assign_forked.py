@@ -101,3 +101,19 @@ def test_a_failing_child_fails_assign_and_writes_no_plan(
         assign_into(opened, work)
     assert "Dubois" not in str(raised.value)
     assert not (work / "plan.msgpack").exists()
+
+
+def test_a_failed_fork_runs_the_step_in_the_parent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import multiprocessing.process
+
+    def no_fork(self: object) -> None:
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(assignment, "FORK_ABOVE", 0)
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", no_fork)
+    work = batch(tmp_path / "w", FIRST)
+    with Vault.open(tmp_path / "v.db", PASSPHRASE, create=True, kdf=FAST_KDF) as opened:
+        assign_into(opened, work)
+    assert msgpack.unpackb((work / "plan.msgpack").read_bytes())["variants"]

@@ -44,13 +44,16 @@ class Forked(Generic[State]):
             and "fork" in multiprocessing.get_all_start_methods()
             and not multiprocessing.current_process().daemon
         ):
-            parent, child = multiprocessing.get_context("fork").Pipe()
-            process = multiprocessing.get_context("fork").Process(
-                target=_child, args=(child, prepare, finish), daemon=True
-            )
-            process.start()
+            context = multiprocessing.get_context("fork")
+            parent, child = context.Pipe()
+            process = context.Process(target=_child, args=(child, prepare, finish), daemon=True)
+            try:
+                process.start()
+            except OSError:  # no memory or process left for a fork: the same, in here
+                parent.close()
+            else:
+                self._process, self._conn = process, parent
             child.close()
-            self._process, self._conn = process, parent
 
     def send(self, message: bytes) -> None:
         """Give `finish` its input, packed (no pickling in the parent). Sent from a thread:
