@@ -405,3 +405,17 @@ def test_sorted_mentions_is_sorted_set(pairs: list[tuple[str, str]]) -> None:
 
     mentions = [Mention(label, text) for label, text in pairs]
     assert sorted_mentions(mentions) == sorted(set(mentions))
+
+
+@settings(max_examples=5000, deadline=None)
+@given(
+    st.one_of(
+        st.text(),
+        st.text(alphabet=st.characters(max_codepoint=127)),
+        st.text(alphabet=st.sampled_from(list("aZ -`'\t\n\x1c.ʼé-"))),
+    )
+)
+def test_fold_shortcuts_agree_with_the_general_rule(text: str) -> None:
+    from twophase.assignment.normalize import _fold_general
+
+    assert fold(text) == _fold_general(text)

@@ -29,6 +29,23 @@ def fold(text: str) -> str:
             return unicodedata.normalize("NFC", text).casefold()
     elif text.isascii() and text.isalnum():
         return text.lower()
+    elif (
+        text.isascii()
+        and text.isprintable()  # so " " is its only space character
+        and "`" not in text
+        and "  " not in text
+        and " -" not in text
+        and "- " not in text
+        and text[:1] != " "
+        and text[-1:] != " "
+    ):
+        # Words already single-spaced, hyphens unspaced ("Saint-Aubin-de-Lenne", "Groupe
+        # Verlane"): what the regexes below would give (most candidates a chooser folds).
+        return text.lower()
+    return _fold_general(text)
+
+
+def _fold_general(text: str) -> str:
     if not text.isascii() or "`" in text:
         text = unicodedata.normalize("NFC", text).translate(_APOSTROPHES).translate(_HYPHENS)
     text = _SPACES.sub(" ", text).strip()
