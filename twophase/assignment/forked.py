@@ -5,9 +5,10 @@ The propagation variants were the largest step of assign at scale and need only 
 resolution and, at the end, the pseudonyms: a child forked after resolution collects them
 while the parent chooses pseudonyms and seals rows, renders them once the parent sends
 the pseudonyms, and hands them back packed. The child inherits what it needs by the fork;
-it never opens, reads or writes the vault. Invariant: the bytes are those `prepare` then
-`finish` give in the parent itself, which is what runs when fork is unavailable or not
-worth it.
+it never opens, reads or writes the vault, and uses none of the vault's keys (a fork
+copies them with the rest of the memory; they end with the child). Invariant: the bytes
+are those `prepare` then `finish` give in the parent itself, which is what runs when fork
+is unavailable or not worth it.
 """
 
 from __future__ import annotations
