@@ -189,7 +189,7 @@ def child_assign(workdir: Path, vault_path: Path, profile: Path | None) -> dict[
         ("VaultIndex", "load vault index"),
         ("resolve", "resolve mentions"),
         ("_entity_ids", "entity ids"),
-        ("_plan", "fork variants child"),
+        ("_variants", "fork variants child"),
         ("_choose", "choose + seal components"),
         ("_entities", "entity rows (seal)"),
         ("_documents", "replacements"),

@@ -105,11 +105,11 @@ def _assign_into(vault: Vault, workdir: Path, command: str) -> AssignResult:
     index = VaultIndex(vault)
     resolution = resolve(mentions, index)
     entity_ids, new_entities = _entity_ids(vault, index, resolution)
-    plan = _plan(vault, index, resolution, entity_ids, present, spans)
+    variants = _variants(vault, index, resolution, entity_ids, present, spans)
     try:
         pseudonyms, component_rows = _choose(vault, index, resolution)
         # In the order the forked child iterates the same set: no component crosses.
-        plan.send(msgpack.packb([pseudonyms[c] for c in resolution.components]))
+        variants.send(msgpack.packb([pseudonyms[c] for c in resolution.components]))
         rendered: dict[Mention, str] = {}
         entity_rows = _entities(vault, index, resolution, pseudonyms, new_entities, rendered)
         # Here rather than in the child, which has the variants to render meanwhile: the
@@ -144,10 +144,10 @@ def _assign_into(vault: Vault, workdir: Path, command: str) -> AssignResult:
             db.executemany("INSERT INTO components VALUES (?, ?, ?, ?, ?, ?, ?)", component_rows)
             db.executemany("INSERT INTO entities VALUES (?, ?, ?, ?, ?)", entity_rows)
             db.execute("INSERT INTO runs(record) VALUES (?)", (json.dumps(run, sort_keys=True),))
-        (variants,) = plan.result()
+        (packed_variants,) = variants.result()
     finally:
-        plan.close()
-    write_packed_plan(workdir, vault.vault_id, documents, variants)
+        variants.close()
+    write_packed_plan(workdir, vault.vault_id, documents, packed_variants)
     return result
 
 
@@ -276,7 +276,7 @@ def _entities(
 FORK_ABOVE = 20_000
 
 
-def _plan(
+def _variants(
     vault: Vault,
     index: VaultIndex,
     resolution: Resolution,
