@@ -194,11 +194,21 @@ class _People:
         for mention, name in names:
             if name.solo:
                 continue
-            parts = self._given_parts(name)
-            all_given = tuple(p.normal for p in parts)  # name.given, computed once
-            given = tuple(p.normal for p in parts if not p.initials)
+            # name.given, its parts that are not initials, and name.family, in one pass.
+            given_parts: list[str] = []
+            spelled: list[str] = []
+            families: list[str] = []
+            for part in name.parts:
+                if part.kind == "given":
+                    given_parts.append(part.normal)
+                    if not part.initials:
+                        spelled.append(part.normal)
+                elif part.kind == "family":
+                    families.append(part.normal)
+            all_given = tuple(given_parts)
+            given = tuple(spelled)
             self.given_names.update(given)
-            family = name.family
+            family = " ".join(families)
             if family:
                 self.family_names.add(family)
                 if given and len(given) == len(all_given):
@@ -206,10 +216,6 @@ class _People:
                     self.fulls.add(fold(mention.text))
             if name.gender and all_given:
                 self._title_gender[all_given[0]][name.gender] += 1
-
-    @staticmethod
-    def _given_parts(name: PersonName) -> list[NamePart]:
-        return [p for p in name.parts if p.kind == "given"]
 
     def is_person(self, text: str) -> bool:
         """A surface that is exactly a person's name, a family name or a given name here."""
