@@ -9,12 +9,27 @@ from pathlib import Path
 
 import msgpack
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import twophase.assignment as assignment
 from tests.conftest import PASSPHRASE
 from twophase.assignment import assign_into, propagate
 from twophase.corpus import Source
-from twophase.sidecar import Sidecar, write_manifest, write_sidecar
+from twophase.sidecar import (
+    DocumentPlan,
+    Plan,
+    Replacement,
+    Sidecar,
+    Variant,
+    pack_document_rows,
+    pack_documents,
+    pack_variants,
+    write_manifest,
+    write_packed_plan,
+    write_plan,
+    write_sidecar,
+)
 from twophase.spans import Span
 from twophase.vault import KdfParams, Vault
 from twophase.words import vocabulary
@@ -117,3 +132,34 @@ def test_a_failed_fork_runs_the_step_in_the_parent(
     with Vault.open(tmp_path / "v.db", PASSPHRASE, create=True, kdf=FAST_KDF) as opened:
         assign_into(opened, work)
     assert msgpack.unpackb((work / "plan.msgpack").read_bytes())["variants"]
+
+
+_INT = st.integers(0, 2**40)
+_ROWS = st.lists(
+    st.tuples(
+        st.text(max_size=8),
+        st.text(max_size=8),
+        st.lists(st.tuples(_INT, _INT, st.text(), _INT)),
+    ),
+    max_size=5,
+)
+
+
+@given(_ROWS, st.text(max_size=8))
+def test_packed_plan_entries_are_write_plans_bytes(
+    rows: list[tuple[str, str, list[tuple[int, int, str, int]]]], vault_id: str
+) -> None:
+    """assign packs the plan's entries from plain rows, apart: the file is the same."""
+    import tempfile
+
+    documents = tuple(
+        DocumentPlan(doc, sha, tuple(Replacement(*r) for r in reps)) for doc, sha, reps in rows
+    )
+    variants = tuple(Variant(f"S{i}", f"T{i}", i, "PERSON") for i in range(len(rows)))
+    with tempfile.TemporaryDirectory() as tmp:
+        one, two = Path(tmp, "one"), Path(tmp, "two")
+        one.mkdir(), two.mkdir()
+        write_plan(one, Plan(vault_id, documents, variants))
+        write_packed_plan(two, vault_id, pack_document_rows(rows), pack_variants(variants))
+        assert (one / "plan.msgpack").read_bytes() == (two / "plan.msgpack").read_bytes()
+        assert pack_documents(documents) == pack_document_rows(rows)

@@ -168,6 +168,15 @@ def pack_documents(documents: Iterable[DocumentPlan]) -> bytes:
     )
 
 
+ReplacementRow = tuple[int, int, str, int]  # a Replacement's fields, in order
+
+
+def pack_document_rows(rows: Iterable[tuple[str, str, Iterable[ReplacementRow]]]) -> bytes:
+    """`pack_documents` of (document, sha256, replacement rows): the same bytes, without a
+    DocumentPlan and a Replacement object per row (assign plans millions of spans)."""
+    return _pack([[document, sha, list(reps)] for document, sha, reps in rows])
+
+
 def pack_variants(variants: Iterable[Variant]) -> bytes:
     """The plan's `variants` entry, packed: what `write_plan` writes for them."""
     return _pack([[v.surface, v.text, v.entity, v.label] for v in variants])

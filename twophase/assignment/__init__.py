@@ -35,11 +35,9 @@ from twophase.assignment.resolve import (
 )
 from twophase.corpus import Failure
 from twophase.sidecar import (
-    DocumentPlan,
-    Replacement,
     Sidecar,
     iter_sidecars,
-    pack_documents,
+    pack_document_rows,
     pack_variants,
     read_manifest,
     write_packed_plan,
@@ -114,9 +112,7 @@ def _assign_into(vault: Vault, workdir: Path, command: str) -> AssignResult:
         entity_rows = _entities(vault, index, resolution, pseudonyms, new_entities, rendered)
         # Here rather than in the child, which has the variants to render meanwhile: the
         # two processes end at about the same time (docs/performance.md).
-        documents = pack_documents(
-            _documents(resolution, pseudonyms, entity_ids, present, rendered)
-        )
+        documents = _documents(resolution, pseudonyms, entity_ids, present, rendered)
         result = AssignResult(
             documents=len(present),
             mentions=spans.total(),
@@ -332,9 +328,9 @@ def _documents(
     entity_ids: dict[EntityKey, int],
     sidecars: list[Sidecar],
     rendered: dict[Mention, str],
-) -> list[DocumentPlan]:
-    """Each document's replacements. `rendered`: mentions rendered already (render_pieces
-    of the whole equals its pieces' renderings joined)."""
+) -> bytes:
+    """Each document's replacements, packed for the plan. `rendered`: mentions rendered
+    already (render_pieces of the whole equals its pieces' renderings joined)."""
     # Rendered once per distinct mention, not once per span: a batch repeats its names.
     get = pseudonyms.__getitem__
     planned: dict[tuple[str, str], tuple[str, int]] = {
@@ -344,15 +340,18 @@ def _documents(
         )
         for m, r in resolution.mentions.items()
     }
-    documents: list[DocumentPlan] = []
-    for sidecar in sidecars:
-        reps = tuple(
-            Replacement(s.start, s.end, p[0], p[1])
-            for s in sidecar.spans
-            if (p := planned.get((s.label, s.text))) is not None
+    return pack_document_rows(
+        (
+            sidecar.document,
+            sidecar.sha256,
+            [
+                (s.start, s.end, p[0], p[1])
+                for s in sidecar.spans
+                if (p := planned.get((s.label, s.text))) is not None
+            ],
         )
-        documents.append(DocumentPlan(sidecar.document, sidecar.sha256, reps))
-    return documents
+        for sidecar in sidecars
+    )
 
 
 def _vocabulary(sidecars: list[Sidecar]) -> frozenset[str]:
