@@ -163,3 +163,23 @@ def test_packed_plan_entries_are_write_plans_bytes(
         write_packed_plan(two, vault_id, pack_document_rows(rows), pack_variants(variants))
         assert (one / "plan.msgpack").read_bytes() == (two / "plan.msgpack").read_bytes()
         assert pack_documents(documents) == pack_document_rows(rows)
+
+
+def test_a_child_that_dies_fails_assign_without_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    def die(self: propagate.Forms) -> None:
+        os._exit(9)  # as the kernel's OOM killer would leave it
+
+    monkeypatch.setattr(assignment, "FORK_ABOVE", 0)
+    monkeypatch.setattr(propagate.Forms, "sort", die)
+    work = batch(tmp_path / "w", FIRST)
+    with (
+        Vault.open(tmp_path / "v.db", PASSPHRASE, create=True, kdf=FAST_KDF) as opened,
+        pytest.raises(RuntimeError, match="died"),
+    ):
+        assign_into(opened, work)
+    assert "Traceback" not in capfd.readouterr().err
+    assert not (work / "plan.msgpack").exists()

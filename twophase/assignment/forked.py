@@ -13,6 +13,7 @@ is unavailable or not worth it.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import threading
 from collections.abc import Callable
@@ -63,7 +64,7 @@ class Forked(Generic[State]):
         if self._conn is None:
             self._message = message
             return
-        self._sender = threading.Thread(target=self._conn.send_bytes, args=(message,), daemon=True)
+        self._sender = threading.Thread(target=_send, args=(self._conn, message), daemon=True)
         self._sender.start()
 
     def result(self) -> tuple[bytes, ...]:
@@ -77,7 +78,7 @@ class Forked(Generic[State]):
                 # The class name only: a message might quote a name of the batch.
                 raise RuntimeError(f"assign's forked worker failed: {detail}")
             data = tuple(self._conn.recv_bytes() for _ in range(detail))
-        except EOFError:
+        except (EOFError, OSError):  # the pipe closed, or reset, with the child
             raise RuntimeError(
                 "assign's forked worker died (out of memory?): no plan written; run assign again"
             ) from None
@@ -96,6 +97,12 @@ class Forked(Generic[State]):
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def _send(conn: Connection, message: bytes) -> None:
+    # A child gone already is reported by result(), not by this thread's traceback.
+    with contextlib.suppress(OSError):
+        conn.send_bytes(message)
 
 
 def _child(
