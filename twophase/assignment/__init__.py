@@ -105,11 +105,13 @@ def _assign_into(vault: Vault, workdir: Path, command: str) -> AssignResult:
     entity_ids, new_entities = _entity_ids(vault, index, resolution)
     variants = _variants(vault, index, resolution, entity_ids, present, spans)
     try:
-        pseudonyms, component_rows = _choose(vault, index, resolution)
+        pseudonyms, component_rows, blinds = _choose(vault, index, resolution)
         # In the order the forked child iterates the same set: no component crosses.
         variants.send(msgpack.packb([pseudonyms[c] for c in resolution.components]))
         rendered: dict[Mention, str] = {}
-        entity_rows = _entities(vault, index, resolution, pseudonyms, new_entities, rendered)
+        entity_rows = _entities(
+            vault, index, resolution, pseudonyms, blinds, new_entities, rendered
+        )
         # Here rather than in the child, which has the variants to render meanwhile: the
         # two processes end at about the same time (docs/performance.md).
         documents = _documents(resolution, pseudonyms, entity_ids, present, rendered)
@@ -152,8 +154,9 @@ Row = tuple[object, ...]
 
 def _choose(
     vault: Vault, index: VaultIndex, resolution: Resolution
-) -> tuple[dict[Component, str], list[Row]]:
-    """Pseudonyms of every component: decrypted if known, chosen and sealed if new."""
+) -> tuple[dict[Component, str], list[Row], dict[Component, bytes]]:
+    """Pseudonyms of every component: decrypted if known, chosen and sealed if new; and
+    the components' blind indexes."""
     pseudonyms: dict[Component, str] = {}
     new = []
     # One keyed hash per component, shared with the chooser (a million of them at scale).
@@ -196,7 +199,7 @@ def _choose(
             strict=True,
         )
     ]
-    return pseudonyms, rows
+    return pseudonyms, rows, blinds
 
 
 def _entity_ids(
@@ -226,6 +229,7 @@ def _entities(
     index: VaultIndex,
     resolution: Resolution,
     pseudonyms: dict[Component, str],
+    blinds: dict[Component, bytes],
     new: list[tuple[EntityKey, bytes, int]],
     rendered: dict[Mention, str],
 ) -> list[Row]:
@@ -259,7 +263,8 @@ def _entities(
         }
         records.append((eid, pack(record)))
         link = entity_links.get(key)
-        links.append(index.blind("PERSON", link.normal) if link else None)
+        # The family component's blind index, computed already when it is in the batch.
+        links.append((blinds.get(link) or index.blind("PERSON", link.normal)) if link else None)
     sealed = vault.keys.seal_many("entities", "record", records)
     return [
         (eid, key.type, blind, link_blind, record)

@@ -247,7 +247,7 @@ def transfer_case(source: str, pseudonym: str) -> str:
     if source.isascii():  # the same rule, without a list per call (ASCII letters are cased)
         if source.islower():
             return pseudonym.lower()
-        if source.isupper() and sum(c.isalpha() for c in source) >= 2:
+        if source.isupper() and sum(map(str.isalpha, source)) >= 2:
             return pseudonym.upper()
         return pseudonym
     letters = [c for c in source if c.isalpha()]
