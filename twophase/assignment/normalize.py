@@ -173,7 +173,8 @@ def _parse_tokens(
     else:
         first_family = len(tokens) - 1
         for i in range(len(tokens) - 1):
-            if fold(tokens[i][2]) in PARTICLES or fold(tokens[i][2]).startswith("d'"):
+            folded = fold(tokens[i][2])
+            if folded in PARTICLES or folded.startswith("d'"):
                 first_family = i
                 break
         roles = ["given" if i < first_family else "family" for i in range(len(tokens))]
@@ -185,13 +186,15 @@ def _parse_tokens(
     if family:
         start, end = family[0][0], family[-1][1]
         parts.append(NamePart(start, end, "family", fold(surface[start:end])))
-    parts.sort(key=lambda p: p.start)
+    # Given parts come in token order, the family part last: only it can be out of place.
+    if len(parts) > 1 and parts[-1].start < parts[-2].start:
+        parts.sort(key=lambda p: p.start)
     return PersonName(tuple(parts), gender, solo=False)
 
 
 def _part(token: tuple[int, int, str], kind: str) -> NamePart:
     start, end, text = token
-    initials = kind == "given" and bool(_INITIALS.match(text))
+    initials = kind == "given" and "." in text and bool(_INITIALS.match(text))
     return NamePart(start, end, kind, fold(text), initials)
 
 
