@@ -16,6 +16,7 @@ import twophase.assignment as assignment
 from tests.conftest import PASSPHRASE
 from twophase.assignment import assign_into, propagate
 from twophase.corpus import Source
+from twophase.errors import TwophaseError
 from twophase.sidecar import (
     DocumentPlan,
     Plan,
@@ -111,7 +112,7 @@ def test_a_failing_child_fails_assign_and_writes_no_plan(
     work = batch(tmp_path / "w", FIRST)
     with (
         Vault.open(tmp_path / "v.db", PASSPHRASE, create=True, kdf=FAST_KDF) as opened,
-        pytest.raises(RuntimeError, match="ValueError") as raised,
+        pytest.raises(TwophaseError, match="ValueError") as raised,
     ):
         assign_into(opened, work)
     assert "Dubois" not in str(raised.value)
@@ -178,7 +179,7 @@ def test_a_child_that_dies_fails_assign_without_a_traceback(
     work = batch(tmp_path / "w", FIRST)
     with (
         Vault.open(tmp_path / "v.db", PASSPHRASE, create=True, kdf=FAST_KDF) as opened,
-        pytest.raises(RuntimeError, match="died"),
+        pytest.raises(TwophaseError, match="died"),
     ):
         assign_into(opened, work)
     assert "Traceback" not in capfd.readouterr().err

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Generic, TypeVar
 
+from twophase.errors import TwophaseError
+
 State = TypeVar("State")
 
 
@@ -76,11 +78,15 @@ class Forked(Generic[State]):
             status, detail = self._conn.recv()
             if status != "ok":
                 # The class name only: a message might quote a name of the batch.
-                raise RuntimeError(f"assign's forked worker failed: {detail}")
+                raise TwophaseError(
+                    f"assign's forked worker failed ({detail}); the vault is written, the "
+                    "plan is not: run assign again, and report the error if it repeats"
+                )
             data = tuple(self._conn.recv_bytes() for _ in range(detail))
         except (EOFError, OSError):  # the pipe closed, or reset, with the child
-            raise RuntimeError(
-                "assign's forked worker died (out of memory?): no plan written; run assign again"
+            raise TwophaseError(
+                "assign's forked worker died (out of memory?): the vault is written, the plan "
+                "is not; run assign again"
             ) from None
         finally:
             self._sender.join()
