@@ -23,6 +23,7 @@ from twophase.assignment import propagate
 from twophase.assignment.forked import Forked
 from twophase.assignment.mapping import Chooser, VaultIndex
 from twophase.assignment.names import fold as loose_fold
+from twophase.assignment.normalize import transfer_case
 from twophase.assignment.pseudonyms import Generator
 from twophase.assignment.resolve import (
     Component,
@@ -243,12 +244,16 @@ def _entities(
     for key, _, eid in new:
         display = displays[key]
         pieces = mentions[display].pieces
-        # The whole rendering is its pieces' renderings joined: each rendered once, and a
-        # literal piece renders as itself.
+        # The whole rendering is its pieces' renderings joined: each rendered once; a
+        # literal piece renders as itself, a "case" one as render_pieces would write it.
         texts = [
-            source if comp is None else render_pieces((piece,), get)
+            source
+            if comp is None
+            else transfer_case(source, get(comp))
+            if style == "case"
+            else render_pieces((piece,), get)
             for piece in pieces
-            for _, source, comp in (piece,)
+            for style, source, comp in (piece,)
         ]
         whole = rendered[display] = "".join(texts)
         record = {
