@@ -328,6 +328,29 @@ def test_choosing_survives_real_names_covering_the_pools(tmp_path: Path) -> None
         assert fold(pseudo) not in {c.normal for c in reals}
 
 
+def test_an_org_or_place_pseudonym_never_shows_a_real_person_name(tmp_path: Path) -> None:
+    """Regression: "Renault" became "Cabinet Dubois" in a batch about Marie Dubois, so the
+    output read a real surname (tests/test_end_to_end.py failed by chance on it)."""
+    from twophase.assignment.mapping import Chooser, VaultIndex
+    from twophase.assignment.names import surnames
+    from twophase.assignment.pseudonyms import Generator
+    from twophase.assignment.resolve import Component
+
+    reals = {Component("PERSON", "family", fold(s)) for s in surnames()}
+    reals |= {Component("PERSON", "given", g) for g in ("martin", "laurent", "denis")}
+    new = [Component("ORG", "whole", f"societe {i}") for i in range(80)]
+    new += [Component("LOCATION", "whole", f"ville {i}") for i in range(80)]
+    real_parts = {c.normal for c in reals}
+    with Vault.open(tmp_path / "v.db", PASSPHRASE, create=True, kdf=FAST) as vault:
+        chooser = Chooser(
+            VaultIndex(vault), Generator(vault.theme, vault.keys.generator_secret), reals | set(new)
+        )
+        for comp in new:
+            pseudo, _ = chooser.choose(comp, None)
+            parts = {fold(x) for x in re.split(r"[\s'’-]+", pseudo) if x}
+            assert not parts & real_parts, (comp.type, pseudo)
+
+
 @settings(max_examples=2000, deadline=None)
 @given(
     st.sampled_from(["0", "+33", "0033", "+330", "33", ""]),

@@ -18,7 +18,9 @@ from twophase.assignment.pseudonyms import Generator
 from twophase.assignment.resolve import Component, EntityKey, Known, identifier_key
 from twophase.vault import Vault
 
-_PARTS = re.compile(r"[\s'-]+")
+_PARTS = re.compile(r"[\s'’-]+")
+# Pseudonyms that read as names, and so must not show a real person's name as a part.
+_NAMED = frozenset(("PERSON", "ORG", "LOCATION"))
 # Refusals within a pool tier before the chooser lists which of its members are free (a
 # keyed hash per member, 10,000 for the mobile fiction block): small batches never pay it.
 POOL_WATCH_AFTER = 256
@@ -199,18 +201,20 @@ class Chooser:
                 pool.free.discard(blind)
 
     def _shows_a_real_name(self, type_: str, candidate: str) -> bool:
-        """A compound person pseudonym ("Marie-France", "Saint-Laurent") must not carry a
-        real person's name as one of its parts: the reader would see that name."""
-        if type_ != "PERSON":
+        """A pseudonym must not carry a real person's name as one of its parts: a compound
+        first name ("Marie-France" next to a real Marie), an organisation ("Cabinet
+        Dubois") or a place ("Saint-Martin-sur-Vire"). The reader would see that name,
+        and the leak check cannot tell it from a leak."""
+        if type_ not in _NAMED:
             return False
-        if candidate.isalpha() and "ʼ" not in candidate:
+        person = type_ == "PERSON"
+        if person and candidate.isalpha() and "ʼ" not in candidate:
             return False  # one word, which fold leaves one word: no part to show
         folded = fold(candidate)
         # Single words and hyphen-joined segments, so "Le Gall" in "Londoutel-Le Gall" counts.
         parts = set(_PARTS.split(folded)) | set(folded.split("-"))
-        parts.discard(folded)
-        if not parts:
-            return False
+        if person:
+            parts.discard(folded)  # the whole name: the taken set already rules it out
         return any(part and self._is_real_part(part) for part in parts)
 
     def _is_real_part(self, part: str) -> bool:
