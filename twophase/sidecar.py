@@ -160,11 +160,9 @@ def read_manifest(workdir: Path) -> list[Source]:
 
 def pack_documents(documents: Iterable[DocumentPlan]) -> bytes:
     """The plan's `documents` entry, packed: what `write_plan` writes for them."""
-    return _pack(
-        [
-            [d.document, d.sha256, [[r.start, r.end, r.text, r.entity] for r in d.replacements]]
-            for d in documents
-        ]
+    return pack_document_rows(
+        (d.document, d.sha256, [(r.start, r.end, r.text, r.entity) for r in d.replacements])
+        for d in documents
     )
 
 

@@ -23,7 +23,6 @@ from twophase.assignment import propagate
 from twophase.assignment.forked import Forked
 from twophase.assignment.mapping import Chooser, VaultIndex
 from twophase.assignment.names import fold as loose_fold
-from twophase.assignment.normalize import transfer_case
 from twophase.assignment.pseudonyms import Generator
 from twophase.assignment.resolve import (
     Component,
@@ -31,6 +30,7 @@ from twophase.assignment.resolve import (
     Mention,
     Resolution,
     Resolved,
+    render_piece,
     render_pieces,
     resolve,
 )
@@ -244,17 +244,8 @@ def _entities(
     for key, _, eid in new:
         display = displays[key]
         pieces = mentions[display].pieces
-        # The whole rendering is its pieces' renderings joined: each rendered once; a
-        # literal piece renders as itself, a "case" one as render_pieces would write it.
-        texts = [
-            source
-            if comp is None
-            else transfer_case(source, get(comp))
-            if style == "case"
-            else render_pieces((piece,), get)
-            for piece in pieces
-            for style, source, comp in (piece,)
-        ]
+        # The whole rendering is its pieces' renderings joined: each rendered once.
+        texts = [render_piece(piece, get) for piece in pieces]
         whole = rendered[display] = "".join(texts)
         record = {
             "key": key.key,

@@ -8,7 +8,7 @@ given names alone, "Family Given" and "Family, Given" orders, capitals, capitals
 accents — each with the text render must put in its place. Render replaces these surfaces
 wherever they stand as whole words outside planned replacements (rendering/propagate.py).
 
-Renderings go through `resolve.render_pieces`, so a propagated "DUBOIS" reads exactly like
+Renderings go through `resolve.render_piece`, so a propagated "DUBOIS" reads exactly like
 a detected one. Case is kept as written: "Rose" the person never matches "rose" the flower,
 and a surface without a capital or a digit is never propagated.
 
@@ -34,7 +34,7 @@ from twophase.assignment.resolve import (
     Mention,
     Piece,
     Resolved,
-    render_pieces,
+    render_piece,
     resolve,
     sorted_mentions,
 )
@@ -329,7 +329,7 @@ class Forms:
             for piece in pieces:
                 part = rendered.get(piece)
                 if part is None:
-                    part = rendered[piece] = render_pieces((piece,), pseudonym)
+                    part = rendered[piece] = render_piece(piece, pseudonym)
                 parts.append(part)
             text = "".join(parts)
             if text != surface:

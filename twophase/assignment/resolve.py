@@ -331,17 +331,19 @@ def is_first_name(normal: str) -> bool:
 
 def render_pieces(pieces: Iterable[Piece], pseudonym: Callable[[Component], str]) -> str:
     """A mention rewritten: literal text kept, each component in its source's style."""
-    out: list[str] = []
-    for style, source, comp in pieces:
-        if comp is None:
-            out.append(source)
-        elif style == "initials":
-            out.append(initials_of(pseudonym(comp)))
-        elif style == "format":
-            out.append(format_like(comp.type, source, pseudonym(comp)))
-        else:
-            out.append(transfer_case(source, pseudonym(comp)))
-    return "".join(out)
+    return "".join([render_piece(piece, pseudonym) for piece in pieces])
+
+
+def render_piece(piece: Piece, pseudonym: Callable[[Component], str]) -> str:
+    """One piece of a mention rewritten; a mention's rendering is its pieces' joined."""
+    style, source, comp = piece
+    if comp is None:
+        return source
+    if style == "initials":
+        return initials_of(pseudonym(comp))
+    if style == "format":
+        return format_like(comp.type, source, pseudonym(comp))
+    return transfer_case(source, pseudonym(comp))
 
 
 __all__ = [
@@ -353,6 +355,7 @@ __all__ = [
     "Resolved",
     "fold",
     "identifier_key",
+    "render_piece",
     "render_pieces",
     "resolve",
     "sorted_mentions",

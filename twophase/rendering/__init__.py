@@ -140,8 +140,8 @@ def _size(path: str) -> int:
         return 0
 
 
-# Render runs ~200 times faster than detect per byte, so its chunks are larger: each one
-# reads the plan's automaton once per process and ends with a flush (below).
+# Render runs ~200 times faster than detect per byte, so its chunks are larger: each
+# chunk ends with a flush (below); the plan's automaton is read once per process.
 _CHUNK_MIN = 1024 * 1024
 _CHUNK_MAX = 64 * 1024 * 1024
 
