@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import MODEL, PASSPHRASE, write_corpus
+from tests.conftest import MODEL, PASSPHRASE, ROOT, write_corpus
 
 DOCS = {
     "reunions/cr-mars.txt": (
@@ -28,6 +28,7 @@ DOCS = {
     ),
     "notes.md": "# Notes\n\nJean-Pierre Martin a rencontré Paul Lefebvre à Marseille.\n",
 }
+HARD_DOCS = ROOT / "tests/data/hardcases/docs"
 NAMES = [
     "Marie Dubois",
     "Dubois",
@@ -295,6 +296,28 @@ def test_the_fast_profile_is_another_detector_and_still_pseudonymizes(
         assert name not in text
     bad = twophase("detect", corpus, "--workdir", work, "--model", f"{MODEL}:turbo", check=False)
     assert bad.returncode == 2 and "unknown detection profile" in bad.stderr
+
+
+def test_the_fast_profile_leaves_out_only_what_ner_does_not_read() -> None:
+    """ner has its own embedding: without tok2vec its entities are the same, only faster."""
+    import spacy
+
+    from twophase.detection.pipeline import components
+    from twophase.detection.regex_cache import cached_regexes
+
+    package, excluded = components(f"{MODEL}:fast")
+    with cached_regexes():
+        fast = spacy.load(package, exclude=list(excluded))
+        with_tok2vec = spacy.load(package, exclude=[c for c in excluded if c != "tok2vec"])
+    assert fast.pipe_names == ["ner"] and "tok2vec" in with_tok2vec.pipe_names
+    texts = [*DOCS.values(), *(p.read_text() for p in sorted(HARD_DOCS.glob("*.txt")))]
+
+    def entities(nlp: object) -> list[tuple[int, int, str]]:
+        docs = nlp.pipe(texts)  # type: ignore[attr-defined]
+        return [(e.start_char, e.end_char, e.label_) for doc in docs for e in doc.ents]
+
+    found = entities(fast)
+    assert len(found) > 20 and found == entities(with_tok2vec)
 
 
 def test_help_is_fast_and_every_command_has_an_example() -> None:
