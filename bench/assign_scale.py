@@ -186,6 +186,7 @@ def child_assign(workdir: Path, vault_path: Path, profile: Path | None) -> dict[
     steps = Steps()
     for attr, name in (
         ("iter_sidecars", "read sidecars"),
+        ("iter_sidecar_rows", "read sidecars"),
         ("VaultIndex", "load vault index"),
         ("resolve", "resolve mentions"),
         ("_entity_ids", "entity ids"),

@@ -28,6 +28,7 @@ from twophase.sidecar import (
     Sidecar,
     read_plan,
     read_sidecar,
+    read_sidecar_rows,
     sidecar_path,
     write_manifest,
     write_sidecar,
@@ -272,7 +273,12 @@ def test_sidecar_and_plan_readers_never_crash(
     path.parent.mkdir(parents=True)
     path.write_bytes(data)
     (work / "plan.msgpack").write_bytes(data)
-    for read in (lambda: read_sidecar(work, "a.txt"), lambda: read_plan(work)):
+    readers = (
+        lambda: read_sidecar(work, "a.txt"),
+        lambda: read_sidecar_rows(work, "a.txt"),
+        lambda: read_plan(work),
+    )
+    for read in readers:
         with contextlib.suppress(SidecarMismatch):
             read()
 

@@ -41,6 +41,23 @@ class Sidecar:
     allow: tuple[str, ...] = ()
 
 
+SpanRow = tuple[int, int, str, str]  # a Span's fields, in order
+
+
+@dataclass(frozen=True, slots=True)
+class SidecarRows:
+    """A `Sidecar` whose spans are plain (start, end, label, text) tuples: assign reads
+    millions of spans only to count them and plan their replacements, and a frozen `Span`
+    costs twice its tuple to build (docs/performance.md)."""
+
+    document: str
+    sha256: str
+    detector: str
+    spans: tuple[SpanRow, ...]
+    words: tuple[str, ...] = ()
+    allow: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Replacement:
     """One edit of the plan: text[start:end] becomes `text`, for vault entity `entity`."""
@@ -123,17 +140,24 @@ def write_sidecar(workdir: Path, sidecar: Sidecar) -> None:
 
 
 def read_sidecar(workdir: Path, rel: str) -> Sidecar:
+    rows = read_sidecar_rows(workdir, rel)
+    spans = tuple(Span(a, b, c, d) for a, b, c, d in rows.spans)
+    return Sidecar(rows.document, rows.sha256, rows.detector, spans, rows.words, rows.allow)
+
+
+def read_sidecar_rows(workdir: Path, rel: str) -> SidecarRows:
+    """`read_sidecar`, the spans left as tuples: the same checks and conversions."""
     path = sidecar_path(workdir, rel)
     obj = _unpack(path, SIDECAR_SCHEMA)
     try:
-        spans = tuple(Span(int(a), int(b), str(c), str(d)) for a, b, c, d in obj["spans"])
-        sidecar = Sidecar(
+        spans = tuple([(int(a), int(b), str(c), str(d)) for a, b, c, d in obj["spans"]])
+        sidecar = SidecarRows(
             str(obj["document"]),
             str(obj["sha256"]),
             str(obj["detector"]),
             spans,
-            tuple(str(w) for w in obj["words"]),
-            tuple(str(a) for a in obj["allow"]),
+            tuple([str(w) for w in obj["words"]]),
+            tuple([str(a) for a in obj["allow"]]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise SidecarMismatch(f"{path}: malformed sidecar") from exc
@@ -233,5 +257,14 @@ def iter_sidecars(workdir: Path, sources: list[Source]) -> Iterator[Sidecar | No
     for source in sources:
         try:
             yield read_sidecar(workdir, source.rel)
+        except FileNotFoundError:
+            yield None
+
+
+def iter_sidecar_rows(workdir: Path, sources: list[Source]) -> Iterator[SidecarRows | None]:
+    """`iter_sidecars`, each sidecar's spans as tuples (`read_sidecar_rows`)."""
+    for source in sources:
+        try:
+            yield read_sidecar_rows(workdir, source.rel)
         except FileNotFoundError:
             yield None

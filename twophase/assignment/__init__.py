@@ -36,8 +36,8 @@ from twophase.assignment.resolve import (
 )
 from twophase.corpus import Failure
 from twophase.sidecar import (
-    Sidecar,
-    iter_sidecars,
+    SidecarRows,
+    iter_sidecar_rows,
     pack_document_rows,
     pack_variants,
     read_manifest,
@@ -90,7 +90,7 @@ def _assign_into(vault: Vault, workdir: Path, command: str) -> AssignResult:
     started_wall = time.time()
     started = time.perf_counter()
     sources = read_manifest(workdir)
-    sidecars = list(iter_sidecars(workdir, sources))
+    sidecars = list(iter_sidecar_rows(workdir, sources))
     failures = [
         Failure(s.rel, "no sidecar: detect failed or was not run")
         for s, c in zip(sources, sidecars, strict=True)
@@ -98,7 +98,7 @@ def _assign_into(vault: Vault, workdir: Path, command: str) -> AssignResult:
     ]
     present = [c for c in sidecars if c is not None]
     # Spans counted as plain (label, text) tuples, hashed in C: a batch has millions.
-    spans = Counter((s.label, s.text) for c in present for s in c.spans)
+    spans = Counter((label, text) for c in present for _, _, label, text in c.spans)
     mentions = [Mention(label, text) for label, text in spans]
 
     index = VaultIndex(vault)
@@ -278,7 +278,7 @@ def _variants(
     index: VaultIndex,
     resolution: Resolution,
     entity_ids: dict[EntityKey, int],
-    sidecars: list[Sidecar],
+    sidecars: list[SidecarRows],
     spans: Counter[tuple[str, str]],
 ) -> Forked[propagate.Forms]:
     """The plan's variants, packed: every known surface of the batch and the vault, for
@@ -327,7 +327,7 @@ def _documents(
     resolution: Resolution,
     pseudonyms: dict[Component, str],
     entity_ids: dict[EntityKey, int],
-    sidecars: list[Sidecar],
+    sidecars: list[SidecarRows],
     rendered: dict[Mention, str],
 ) -> bytes:
     """Each document's replacements, packed for the plan. `rendered`: mentions rendered
@@ -346,16 +346,16 @@ def _documents(
             sidecar.document,
             sidecar.sha256,
             [
-                (s.start, s.end, p[0], p[1])
-                for s in sidecar.spans
-                if (p := planned.get((s.label, s.text))) is not None
+                (start, end, p[0], p[1])
+                for start, end, label, text in sidecar.spans
+                if (p := planned.get((label, text))) is not None
             ],
         )
         for sidecar in sidecars
     )
 
 
-def _vocabulary(sidecars: list[Sidecar]) -> frozenset[str]:
+def _vocabulary(sidecars: list[SidecarRows]) -> frozenset[str]:
     return frozenset(w for c in sidecars for w in c.words)
 
 
@@ -363,7 +363,7 @@ def _iso(timestamp: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
 
 
-def _input_hash(sidecars: list[Sidecar]) -> str:
+def _input_hash(sidecars: list[SidecarRows]) -> str:
     digest = hashlib.sha256()
     for sidecar in sorted(sidecars, key=lambda c: c.document):
         digest.update(f"{sidecar.document}\0{sidecar.sha256}\n".encode("utf-8", "surrogatepass"))
