@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.metadata
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from twophase.detection import context, recognizers
@@ -40,6 +40,9 @@ PIECE_CHARS = 20_000
 BATCH_SIZE = 4
 # Bump when the spans a text gets can change for the same model and lists (sidecars redone).
 DETECT_LOGIC = "5"
+# Words whose tokens a worker has put in spaCy's tokenizer cache (`Detector._warm`); past
+# this many (a few tens of MB) the set starts again.
+WARM_WORDS = 500_000
 
 _LABELS = {"PER": "PERSON", "LOC": "LOCATION", "ORG": "ORG"}
 _EDGE = re.compile(r"^[\s\"'«»“”‘’(\[,;:.–-]+|[\s\"'«»“”‘’)\],;:–-]+$")
@@ -52,16 +55,35 @@ class Detector:
     nlp: Any
     model: str
     fingerprint: str
+    warmed: set[str] = field(default_factory=set, repr=False, compare=False)
 
     def detect(self, texts: Iterable[str], lists: Lists | None = None) -> Iterator[list[Span]]:
         """Spans of each text, in order."""
         for text in texts:
+            self._warm(text)
             pieces = list(split_pieces(text))
             spans: list[Span] = []
             docs = self.nlp.pipe((text[a:b] for a, b in pieces), batch_size=BATCH_SIZE)
             for (offset, _), doc in zip(pieces, docs, strict=True):
                 spans.extend(_ner_spans(text, doc, offset))
             yield context.refine(text, recognizers.find_patterns(text), spans, lists)
+
+    def _warm(self, text: str) -> None:
+        """Put each new word of `text` in spaCy's tokenizer cache, tokenized alone.
+
+        The tokenizer caches a word's tokens only until the first special case of a text
+        ("M.", "Mme", "aujourd'hui"), so in practice almost never, and then costs ~11% of
+        `ner`. A whitespace-separated word is tokenized the same way alone and in context
+        (the cache relies on it), and a word holding a special case is not cached either
+        way: the tokens are the same, ~25x faster (docs/performance.md).
+        """
+        new = set(text.split()).difference(self.warmed)
+        if len(self.warmed) + len(new) > WARM_WORDS:
+            self.warmed.clear()
+        tokenizer = self.nlp.tokenizer
+        for word in new:
+            tokenizer(word)
+        self.warmed.update(new)
 
 
 def components(model: str) -> tuple[str, tuple[str, ...]]:
