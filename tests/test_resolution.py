@@ -399,7 +399,27 @@ def test_skipping_full_pools_changes_no_pseudonym(tmp_path: Path, monkeypatch) -
 
 
 _NAME_WORDS = st.sampled_from(
-    ["Marie", "DUBOIS", "de", "La", "Me", "Madame", "M", "Mme", "Jean", "D", "ʼ", "Ǆ", "Éloïse"]
+    [
+        "Marie",
+        "DUBOIS",
+        "de",
+        "La",
+        "Me",
+        "Madame",
+        "M",
+        "Mme",
+        "Jean",
+        "D",
+        "ʼ",
+        "Ǆ",
+        "Éloïse",
+        "van",
+        "DE",
+        "dʼAlembert",
+        "LE",
+        "Dr",
+        "Ωmega",
+    ]
 )
 
 
@@ -442,3 +462,25 @@ def test_fold_shortcuts_agree_with_the_general_rule(text: str) -> None:
     from twophase.assignment.normalize import _fold_general
 
     assert fold(text) == _fold_general(text)
+
+
+@settings(max_examples=5000, deadline=None)
+@given(
+    st.one_of(
+        st.text(),
+        st.text(alphabet=st.sampled_from(list("aÉ -`'\t\u00a0.ʼ’‘´′‐‑‒–—―−é-"))),
+    )
+)
+def test_fold_general_translates_only_what_holds_a_typographic_mark(text: str) -> None:
+    """The general fold searches for a typographic mark before translating: the same as
+    translating every string (the rule before the search)."""
+    import re
+    import unicodedata
+
+    from twophase.assignment.normalize import _APOSTROPHES, _HYPHENS, _fold_general
+
+    plain = unicodedata.normalize("NFC", text).translate(_APOSTROPHES).translate(_HYPHENS)
+    plain = re.sub(r"\s+", " ", plain).strip()
+    if "-" in plain:
+        plain = re.sub(r"\s*-\s*", "-", plain)
+    assert _fold_general(text) == plain.casefold()

@@ -14,6 +14,7 @@ from twophase.titles import TITLE_RE, leading_title
 
 _APOSTROPHES = str.maketrans({c: "'" for c in "’‘`´ʼ′"})
 _HYPHENS = str.maketrans({c: "-" for c in "‐‑‒–—―−"})
+_TYPOGRAPHIC = re.compile("[" + re.escape("".join(map(chr, _APOSTROPHES | _HYPHENS))) + "]")
 _SPACES = re.compile(r"\s+")
 _SPACED_HYPHEN = re.compile(r"\s*-\s*")
 
@@ -47,7 +48,11 @@ def fold(text: str) -> str:
 
 def _fold_general(text: str) -> str:
     if not text.isascii() or "`" in text:
-        text = unicodedata.normalize("NFC", text).translate(_APOSTROPHES).translate(_HYPHENS)
+        text = unicodedata.normalize("NFC", text)
+        # Searched first: translating through a dict costs ~1 us a call even when it
+        # changes nothing, and most accented names hold no typographic mark.
+        if _TYPOGRAPHIC.search(text):
+            text = text.translate(_APOSTROPHES).translate(_HYPHENS)
     text = _SPACES.sub(" ", text).strip()
     if "-" in text:
         text = _SPACED_HYPHEN.sub("-", text)
@@ -133,17 +138,70 @@ def _is_caps(token: str) -> bool:
 def parse_person(surface: str) -> PersonName | None:
     """Split a PERSON surface into given names and one family name (docs/resolution.md)."""
     words = surface.split(" ")
-    if all(w.isalpha() for w in words) and TITLE_RE.match(surface) is None:
-        # Words of letters, one space apart, no title: the usual name ("Marie Dubois").
-        # Its tokens are its words, found here without the general path's regexes (a
-        # million names at scale; tests/test_resolution.py checks both agree).
-        tokens = []
-        start = 0
-        for word in words:
-            tokens.append((start, start + len(word), word))
-            start += len(word) + 1
-        return _parse_tokens(surface, 0, None, tokens)
+    # Words of letters, one space apart (no empty word), no title: the usual name ("Marie
+    # Dubois"), parsed without the general path's regexes (a million names at scale;
+    # tests/test_resolution.py checks both agree).
+    if "" not in words and "".join(words).isalpha() and TITLE_RE.match(surface) is None:
+        return _parse_words(surface, words)
     return _parse_general(surface)
+
+
+def _parse_words(surface: str, words: list[str]) -> PersonName:
+    """`_parse_tokens` of a surface whose tokens are `words`, letters only, one space
+    apart: the same roles, each word folded once (a family word reuses its fold)."""
+    if len(words) == 1:
+        return PersonName((NamePart(0, len(surface), "family", fold(surface)),), None, solo=True)
+    if len(words) == 2:  # "Marie Dubois", "DUBOIS Marie": most names, unrolled
+        return _parse_two(surface, words[0], words[1])
+    folded = [fold(w) for w in words]
+    caps = [_is_caps(w) for w in words]
+    if any(caps) and not all(caps):
+        family = [c or f in PARTICLES for c, f in zip(caps, folded, strict=True)]
+    else:
+        first_family = len(words) - 1
+        for i in range(len(words) - 1):
+            f = folded[i]
+            if f in PARTICLES or f.startswith("d'"):
+                first_family = i
+                break
+        family = [i >= first_family for i in range(len(words))]
+    parts: list[NamePart] = []
+    first = last = -1  # the first and last family words
+    family_start = family_end = start = 0
+    for i, word in enumerate(words):
+        end = start + len(word)
+        if family[i]:
+            if first < 0:
+                first, family_start = i, start
+            last, family_end = i, end
+        else:
+            parts.append(NamePart(start, end, "given", folded[i]))
+        start = end + 1
+    if first >= 0:
+        normal = folded[first] if first == last else fold(surface[family_start:family_end])
+        parts.append(NamePart(family_start, family_end, "family", normal))
+    # Given parts come in word order, the family part last: only it can be out of place.
+    if len(parts) > 1 and parts[-1].start < parts[-2].start:
+        parts.sort(key=lambda p: p.start)
+    return PersonName(tuple(parts), None, solo=False)
+
+
+def _parse_two(surface: str, one: str, two: str) -> PersonName:
+    """`_parse_words` of two words."""
+    f1, f2 = fold(one), fold(two)
+    c1, c2 = _is_caps(one), _is_caps(two)
+    if c1 != c2:  # one word in capitals: it is the family name, and so is a particle
+        family1, family2 = c1 or f1 in PARTICLES, c2 or f2 in PARTICLES
+    else:
+        family1, family2 = f1 in PARTICLES or f1.startswith("d'"), True
+    end1 = len(one)
+    if family1 and family2:
+        return PersonName((NamePart(0, len(surface), "family", fold(surface)),), None, solo=False)
+    if family1:
+        first = NamePart(0, end1, "family", f1)
+        return PersonName((first, NamePart(end1 + 1, len(surface), "given", f2)), None, False)
+    given = NamePart(0, end1, "given", f1)
+    return PersonName((given, NamePart(end1 + 1, len(surface), "family", f2)), None, False)
 
 
 def _parse_general(surface: str) -> PersonName | None:

@@ -16,7 +16,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from twophase.assignment import names
 from twophase.assignment.names import gender_of
@@ -124,20 +124,20 @@ def resolve(mentions: Iterable[Mention], known: Known | None = None) -> Resoluti
         resolved = _resolve_other(mention)
         if resolved is not None:
             result.mentions[mention] = resolved
-    add = result.components.add
+    # One set comprehension rather than an add() per piece; None (literal pieces) dropped.
+    components = {comp for resolved in result.mentions.values() for _, _, comp in resolved.pieces}
+    components.discard(None)
+    result.components = cast(set[Component], components)
     displays = result.displays
-    for mention, resolved in result.mentions.items():
-        for _, _, comp in resolved.pieces:
-            if comp is not None:
-                add(comp)
+    for mention, (entity, _) in result.mentions.items():
         # The longest text, the least of equal lengths: (-len(text), text) compared.
-        shown = displays.get(resolved.entity)
+        shown = displays.get(entity)
         if (
             shown is None
             or len(mention.text) > len(shown.text)
             or (len(mention.text) == len(shown.text) and mention.text < shown.text)
         ):
-            displays[resolved.entity] = mention
+            displays[entity] = mention
     result.genders = people.genders()
     result.links = people.links
     return result
@@ -243,12 +243,15 @@ class _People:
         pieces: list[Piece] = []
         pos = 0
         given_full: list[str] = []
-        family = name.family
-        parts = list(name.parts)
+        parts = name.parts
         if name.solo:
             role = self._role_of_solo(parts[0].normal, name.gender is not None)
-            parts = [NamePart(parts[0].start, parts[0].end, role, parts[0].normal)]
+            parts = (NamePart(parts[0].start, parts[0].end, role, parts[0].normal),)
             family = parts[0].normal if role == "family" else ""
+        elif parts[-1].kind == "family":  # a parse has one family part, most often last
+            family = parts[-1].normal
+        else:
+            family = name.family
         for part in parts:
             if part.start > pos:
                 pieces.append(("literal", text[pos : part.start], None))
