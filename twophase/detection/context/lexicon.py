@@ -132,8 +132,7 @@ LEGAL_FORM = re.compile(rf"(?:^|\s)(?:{_LEGAL_FORMS})\.?$")
 LEGAL_AFTER = re.compile(rf"[ ,\u00a0]*(?:{_LEGAL_FORMS})\b")
 
 
-def fold(text: str) -> str:
-    return names.fold(text)
+fold = names.fold  # the rules' key for a word, the same as assign's
 
 
 @functools.cache

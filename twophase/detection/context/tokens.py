@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from twophase.detection.context.lexicon import (
     FIELD_WORDS,
@@ -23,8 +24,9 @@ TOKEN = re.compile(r"(?:[^\W\d_]\.-?)+(?![^\W\d_])|[^\W\d_]+(?:['’\-][^\W\d_]+
 SEP = re.compile(r"[ \u00a0]{1,2}")
 
 
-@dataclass(frozen=True, slots=True)
-class Tok:
+class Tok(NamedTuple):
+    """A word the scanner read (a tuple: the rules build hundreds per document)."""
+
     start: int
     end: int
     text: str
