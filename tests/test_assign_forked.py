@@ -25,6 +25,7 @@ from twophase.sidecar import (
     Variant,
     pack_document_rows,
     pack_documents,
+    pack_variant_rows,
     pack_variants,
     write_manifest,
     write_packed_plan,
@@ -108,7 +109,7 @@ def test_a_failing_child_fails_assign_and_writes_no_plan(
         raise ValueError("Marie Dubois")  # a name: must not reach the parent's message
 
     monkeypatch.setattr(assignment, "FORK_ABOVE", 0)
-    monkeypatch.setattr(propagate.Forms, "variants", broken)
+    monkeypatch.setattr(propagate.Forms, "variant_rows", broken)
     work = batch(tmp_path / "w", FIRST)
     with (
         Vault.open(tmp_path / "v.db", PASSPHRASE, create=True, kdf=FAST_KDF) as opened,
@@ -161,9 +162,11 @@ def test_packed_plan_entries_are_write_plans_bytes(
         one, two = Path(tmp, "one"), Path(tmp, "two")
         one.mkdir(), two.mkdir()
         write_plan(one, Plan(vault_id, documents, variants))
-        write_packed_plan(two, vault_id, pack_document_rows(rows), pack_variants(variants))
+        variant_rows = [(v.surface, v.text, v.entity, v.label) for v in variants]
+        write_packed_plan(two, vault_id, pack_document_rows(rows), pack_variant_rows(variant_rows))
         assert (one / "plan.msgpack").read_bytes() == (two / "plan.msgpack").read_bytes()
         assert pack_documents(documents) == pack_document_rows(rows)
+        assert pack_variants(variants) == pack_variant_rows(variant_rows)
 
 
 def test_a_child_that_dies_fails_assign_without_a_traceback(

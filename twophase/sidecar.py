@@ -201,7 +201,16 @@ def pack_document_rows(rows: Iterable[tuple[str, str, Iterable[ReplacementRow]]]
 
 def pack_variants(variants: Iterable[Variant]) -> bytes:
     """The plan's `variants` entry, packed: what `write_plan` writes for them."""
-    return _pack([[v.surface, v.text, v.entity, v.label] for v in variants])
+    return pack_variant_rows([(v.surface, v.text, v.entity, v.label) for v in variants])
+
+
+VariantRow = tuple[str, str, int, str]  # a Variant's fields, in order
+
+
+def pack_variant_rows(rows: list[VariantRow]) -> bytes:
+    """`pack_variants` of (surface, text, entity, label) rows: the same bytes (msgpack
+    packs a tuple as it packs a list)."""
+    return _pack(rows)
 
 
 def write_plan(workdir: Path, plan: Plan) -> None:

@@ -39,7 +39,7 @@ from twophase.sidecar import (
     SidecarRows,
     iter_sidecar_rows,
     pack_document_rows,
-    pack_variants,
+    pack_variant_rows,
     read_manifest,
     write_packed_plan,
 )
@@ -318,7 +318,7 @@ def _variants(
     def finish(forms: propagate.Forms, chosen: bytes) -> tuple[bytes]:
         known = dict(zip(resolution.components, msgpack.unpackb(chosen), strict=True))
         known.update(vault_pseudonyms)  # the same pseudonym when a component is in both
-        return (pack_variants(forms.variants(known.__getitem__)),)
+        return (pack_variant_rows(forms.variant_rows(known.__getitem__)),)
 
     return Forked(prepare, finish, fork=len(resolution.mentions) >= FORK_ABOVE)
 

@@ -21,7 +21,7 @@ plan never carries a name from the vault that no document of this batch contains
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 import msgpack
@@ -38,7 +38,7 @@ from twophase.assignment.resolve import (
     resolve,
     sorted_mentions,
 )
-from twophase.sidecar import Variant
+from twophase.sidecar import Variant, VariantRow
 from twophase.vault import Vault
 from twophase.words import marked_tokens
 
@@ -130,6 +130,8 @@ class _Best:
         self.allow = allow
         self.best: dict[str, tuple[_Key, tuple[Piece, ...]]] = {}
         self._forms: dict[str, tuple[_Cased, ...]] = {}
+        # Groups of a lone given name: a few thousand first names, each in many mentions.
+        self._given: dict[tuple[str, Component], tuple[_Group, ...]] = {}
 
     def _cased(self, text: str) -> _Cased:
         if text.isalpha():  # one token, the usual name part: no regex
@@ -145,13 +147,27 @@ class _Best:
         in capitals)."""
         got = self._forms.get(source)
         if got is None:
-            if source.isascii() and source.isalpha():  # every ASCII letter is cased
-                small = not source.isupper()
-            else:
-                small = any(c.isalpha() and not c.isupper() for c in source)
+            if source.isascii() and source.isalpha():
+                got = self._forms[source] = self._ascii_forms(source)
+                return got
+            small = any(c.isalpha() and not c.isupper() for c in source)
             cases = _CASE_FNS[:TITLE] if small else _CASE_FNS
             got = self._forms[source] = tuple(self._cased(fn(source)) for fn in cases)
         return got
+
+    def _ascii_forms(self, source: str) -> tuple[_Cased, ...]:
+        """`forms` of a one-word ASCII name part (most of them): its capitals need no
+        accent stripping, so UPPER and UPPER_PLAIN are one form, tested once."""
+        vocabulary = self.vocabulary
+        letters = len(source)
+        upper = source.upper()
+        capitals = _Cased(upper, upper in vocabulary, True, letters)
+        if source == upper:  # no small letter: title case too
+            title = upper[:1] + upper[1:].lower()
+            return (capitals, capitals, capitals, _Cased(title, title in vocabulary, True, letters))
+        marked = not source.islower()
+        written = _Cased(source, source in vocabulary if marked else True, marked, letters)
+        return (written, capitals, capitals)
 
     def mention(self, surface: str, key: _Key, pieces: tuple[Piece, ...]) -> None:
         held = self.best.get(surface)
@@ -212,8 +228,20 @@ class _Best:
         derived = self.derived
         cases = _cases("".join(given_src + family_src).replace(" ", ""))
         # Each case form joined once: the mixed writings below reuse them.
-        gs = [_group(given, case) for case in cases] if given else None
+        gs: Sequence[_Group] | None = None
+        if len(given) == 1:  # a first name recurs across the batch: its groups are kept
+            gs = self._given.get((given_src[0], given[0][1]))
+            if gs is None:
+                gs = self._given[(given_src[0], given[0][1])] = _groups(given[0])
+        elif given:
+            gs = [_group(given, case) for case in cases]
         fs = [_group(family, case) for case in cases] if family else None
+        # Capitals without accents are the capitals themselves for an ASCII name: the
+        # same writings, each offered again for nothing (the least key holds already).
+        plain = gs is None or gs[UPPER_PLAIN] != gs[UPPER]
+        plain = plain or fs is None or fs[UPPER_PLAIN] != fs[UPPER]
+        if not plain:
+            cases = tuple(case for case in cases if case != UPPER_PLAIN)
         for case in cases:
             g = gs[case] if gs is not None else None
             f = fs[case] if fs is not None else None
@@ -232,7 +260,7 @@ class _Best:
         if gs is not None and fs is not None:
             g = gs[AS_WRITTEN]
             if g.found:
-                for case in (UPPER, UPPER_PLAIN):
+                for case in (UPPER, UPPER_PLAIN) if fs[UPPER_PLAIN] != fs[UPPER] else (UPPER,):
                     f = fs[case]
                     if f.found:
                         marked, letters = g.marked or f.marked, g.letters + f.letters
@@ -247,6 +275,12 @@ class _Best:
                     c = forms[case]
                     if c.found:
                         self.derived(key, c.text, c.marked, c.letters, ((c.text, comp),))
+
+
+def _groups(name: tuple[tuple[_Cased, ...], Component]) -> tuple[_Group, ...]:
+    """`_group` of one name in each of its case forms."""
+    forms, comp = name
+    return tuple(_Group(c.text, c.found, c.marked, c.letters, ((c.text, comp),)) for c in forms)
 
 
 def _group(names: list[tuple[tuple[_Cased, ...], Component]], case: int) -> _Group:
@@ -266,9 +300,17 @@ def _group(names: list[tuple[tuple[_Cased, ...], Component]], case: int) -> _Gro
 
 
 def _keep(surface: str, label: str, vocabulary: frozenset[str], allow: frozenset[str]) -> bool:
-    tokens = marked_tokens(surface)
-    if not tokens or not tokens <= vocabulary:
-        return False  # lower case only ("rose", an e-mail), or absent from the batch
+    words = surface.split(" ")
+    if "".join(words).isalpha():
+        # Letters and spaces ("Marie Dubois"): its marked tokens are its words with a
+        # capital, found without the regex (a million surfaces at scale).
+        marked = [w for w in words if w and not w.islower()]
+        if not marked or not all(w in vocabulary for w in marked):
+            return False
+    else:
+        tokens = marked_tokens(surface)
+        if not tokens or not tokens <= vocabulary:
+            return False  # lower case only ("rose", an e-mail), or absent from the batch
     if allow and loose_fold(surface) in allow:
         return False
     # Initials alone ("J."), one letter ("Q"): too short to be found safely.
@@ -318,6 +360,11 @@ class Forms:
 
     def variants(self, pseudonym: Callable[[Component], str]) -> tuple[Variant, ...]:
         """One variant per surface: the best-ranked form, rendered; sorted by surface."""
+        return tuple(Variant(*row) for row in self.variant_rows(pseudonym))
+
+    def variant_rows(self, pseudonym: Callable[[Component], str]) -> list[VariantRow]:
+        """`variants` as plain (surface, text, entity, label) rows: what the plan packs,
+        without an object per variant (millions at scale)."""
         best = self._best.best
         out = []
         # A piece renders the same in every surface it is part of ("Dubois" in "Dubois",
@@ -333,8 +380,8 @@ class Forms:
                 parts.append(part)
             text = "".join(parts)
             if text != surface:
-                out.append(Variant(surface, text, key[3], key[2]))
-        return tuple(out)
+                out.append((surface, text, key[3], key[2]))
+        return out
 
 
 def _mentioned(text: str, vocabulary: frozenset[str]) -> bool:
