@@ -105,7 +105,7 @@ def test_forked_variants_give_the_same_plan_and_vault(
 def test_a_failing_child_fails_assign_and_writes_no_plan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(self: propagate.Forms, pseudonym: object) -> None:
+    def broken(self: propagate.Forms, *args: object) -> None:
         raise ValueError("Marie Dubois")  # a name: must not reach the parent's message
 
     monkeypatch.setattr(assignment, "FORK_ABOVE", 0)

@@ -28,10 +28,10 @@ from twophase.assignment.resolve import (
     Component,
     EntityKey,
     Mention,
+    Piece,
     Resolution,
     Resolved,
     render_piece,
-    render_pieces,
     resolve,
 )
 from twophase.corpus import Failure
@@ -109,13 +109,7 @@ def _assign_into(vault: Vault, workdir: Path, command: str) -> AssignResult:
         pseudonyms, component_rows, blinds = _choose(vault, index, resolution)
         # In the order the forked child iterates the same set: no component crosses.
         variants.send(msgpack.packb([pseudonyms[c] for c in resolution.components]))
-        rendered: dict[Mention, str] = {}
-        entity_rows = _entities(
-            vault, index, resolution, pseudonyms, blinds, new_entities, rendered
-        )
-        # Here rather than in the child, which has the variants to render meanwhile: the
-        # two processes end at about the same time (docs/performance.md).
-        documents = _documents(resolution, pseudonyms, entity_ids, present, rendered)
+        entity_rows = _entities(vault, index, resolution, pseudonyms, blinds, new_entities)
         result = AssignResult(
             documents=len(present),
             mentions=spans.total(),
@@ -143,7 +137,9 @@ def _assign_into(vault: Vault, workdir: Path, command: str) -> AssignResult:
             db.executemany("INSERT INTO components VALUES (?, ?, ?, ?, ?, ?, ?)", component_rows)
             db.executemany("INSERT INTO entities VALUES (?, ?, ?, ?, ?)", entity_rows)
             db.execute("INSERT INTO runs(record) VALUES (?)", (json.dumps(run, sort_keys=True),))
-        (packed_variants,) = variants.result()
+        # The replacements come from the child too: it renders every piece for the variants
+        # already, and the parent, which chooses and seals, is the longer of the two.
+        documents, packed_variants = variants.result()
     finally:
         variants.close()
     write_packed_plan(workdir, vault.vault_id, documents, packed_variants)
@@ -232,10 +228,8 @@ def _entities(
     pseudonyms: dict[Component, str],
     blinds: dict[Component, bytes],
     new: list[tuple[EntityKey, bytes, int]],
-    rendered: dict[Mention, str],
 ) -> list[Row]:
-    """The sealed rows of the new entities; each one's display mention, rendered, is
-    added to `rendered` (the replacements need it too)."""
+    """The sealed rows of the new entities."""
     records: list[tuple[int, bytes]] = []
     links: list[bytes | None] = []
     pack = msgpack.Packer().pack  # one packer for a million records, as packb would pack
@@ -246,7 +240,7 @@ def _entities(
         pieces = mentions[display].pieces
         # The whole rendering is its pieces' renderings joined: each rendered once.
         texts = [render_piece(piece, get) for piece in pieces]
-        whole = rendered[display] = "".join(texts)
+        whole = "".join(texts)
         record = {
             "key": key.key,
             "original": display.text,
@@ -315,10 +309,13 @@ def _variants(
         forms.sort()
         return forms
 
-    def finish(forms: propagate.Forms, chosen: bytes) -> tuple[bytes]:
+    def finish(forms: propagate.Forms, chosen: bytes) -> tuple[bytes, bytes]:
         known = dict(zip(resolution.components, msgpack.unpackb(chosen), strict=True))
         known.update(vault_pseudonyms)  # the same pseudonym when a component is in both
-        return (pack_variant_rows(forms.variant_rows(known.__getitem__)),)
+        # Each piece rendered once, for the variants and the replacements alike.
+        rendered: dict[Piece, str] = {}
+        variants = pack_variant_rows(forms.variant_rows(known.__getitem__, rendered))
+        return _documents(resolution, known, entity_ids, sidecars, rendered), variants
 
     return Forked(prepare, finish, fork=len(resolution.mentions) >= FORK_ABOVE)
 
@@ -328,19 +325,21 @@ def _documents(
     pseudonyms: dict[Component, str],
     entity_ids: dict[EntityKey, int],
     sidecars: list[SidecarRows],
-    rendered: dict[Mention, str],
+    rendered: dict[Piece, str],
 ) -> bytes:
-    """Each document's replacements, packed for the plan. `rendered`: mentions rendered
-    already (render_pieces of the whole equals its pieces' renderings joined)."""
-    # Rendered once per distinct mention, not once per span: a batch repeats its names.
+    """Each document's replacements, packed for the plan. `rendered`: pieces rendered
+    already (a mention's rendering is its pieces' renderings joined)."""
     get = pseudonyms.__getitem__
-    planned: dict[tuple[str, str], tuple[str, int]] = {
-        m: (
-            text if (text := rendered.get(m)) is not None else render_pieces(r.pieces, get),
-            entity_ids[r.entity],
-        )
-        for m, r in resolution.mentions.items()
-    }
+    planned: dict[tuple[str, str], tuple[str, int]] = {}
+    # Rendered once per distinct mention, not once per span: a batch repeats its names.
+    for mention, (entity, pieces) in resolution.mentions.items():
+        texts = []
+        for piece in pieces:
+            text = rendered.get(piece)
+            if text is None:
+                text = rendered[piece] = render_piece(piece, get)
+            texts.append(text)
+        planned[mention] = ("".join(texts), entity_ids[entity])
     return pack_document_rows(
         (
             sidecar.document,

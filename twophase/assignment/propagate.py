@@ -362,14 +362,18 @@ class Forms:
         """One variant per surface: the best-ranked form, rendered; sorted by surface."""
         return tuple(Variant(*row) for row in self.variant_rows(pseudonym))
 
-    def variant_rows(self, pseudonym: Callable[[Component], str]) -> list[VariantRow]:
+    def variant_rows(
+        self, pseudonym: Callable[[Component], str], rendered: dict[Piece, str] | None = None
+    ) -> list[VariantRow]:
         """`variants` as plain (surface, text, entity, label) rows: what the plan packs,
-        without an object per variant (millions at scale)."""
+        without an object per variant (millions at scale). `rendered`: pieces rendered
+        already, given to be completed (the caller renders mentions with them too)."""
         best = self._best.best
         out = []
         # A piece renders the same in every surface it is part of ("Dubois" in "Dubois",
         # "Marie Dubois", "Dubois, Marie"): rendered once each.
-        rendered: dict[Piece, str] = {}
+        if rendered is None:
+            rendered = {}
         for surface in self._sorted if self._sorted is not None else sorted(best):
             key, pieces = best[surface]
             parts = []
