@@ -38,6 +38,11 @@ def comparable(type_: str, text: str) -> str:
         return fold(text)
     if type_ in ("LOCATION", "ORG"):
         return strip_accents(fold(text))
+    # A phone candidate ("+33" and 9 digits, not 0-led) is its own E.164 form: no regex.
+    if type_ == "PHONE" and len(text) == 12 and text[:3] == "+33" and text[3] != "0":
+        digits = text[3:]
+        if digits.isascii() and digits.isdigit():
+            return text
     try:
         # Every phone candidate is "+33" and 9 digits, its own E.164 form: no parse.
         return identifier_key(type_, text)

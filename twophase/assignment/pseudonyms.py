@@ -56,7 +56,9 @@ _PLATE_PAIRS: Final = tuple(
 )
 _CODE_ALPHABET: Final = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I look-alikes
 _LABEL: Final = re.compile(r"[A-Z][A-Z0-9_]*")
+_LABELS_SEEN: set[str] = set()  # labels that passed _LABEL
 _NOT_DIGITS: Final = re.compile(r"[^0-9]")
+_NOT_EMAIL: Final = re.compile(r"[^a-z0-9-]")
 _ALIASES: Final = {"LOC": "LOCATION", "GPE": "LOCATION", "PER": "PERSON", "ORGANIZATION": "ORG"}
 
 
@@ -150,7 +152,7 @@ def _capitalise(word: str) -> str:
 
 def _ascii(name: str) -> str:
     """The e-mail/domain spelling of a name: "Le Goff" -> "legoff", "Jérôme" -> "jerome"."""
-    return re.sub(r"[^a-z0-9-]", "", fold(name))
+    return _NOT_EMAIL.sub("", fold(name))
 
 
 def _invented(
@@ -233,8 +235,10 @@ class Generator:
     def whole(self, label: str, real: str, attempt: int, seq: int) -> str:
         """A place, organisation or identifier surrogate for an entity taken as a whole."""
         _check(attempt, seq, self._theme)
-        if not isinstance(label, str) or not _LABEL.fullmatch(label):
-            raise ValueError("labels are upper-case names such as LOCATION, ORG or EMAIL")
+        if not isinstance(label, str) or label not in _LABELS_SEEN:  # each checked once
+            if not isinstance(label, str) or not _LABEL.fullmatch(label):
+                raise ValueError("labels are upper-case names such as LOCATION, ORG or EMAIL")
+            _LABELS_SEEN.add(label)
         if self._theme == "tags":
             return _tag(label, seq, attempt)
         d = self._draw("whole:" + label, real, attempt)
@@ -530,6 +534,11 @@ def _is_mobile(real: str) -> bool:
     return digits.lstrip("0")[:1] in ("6", "7")
 
 
+@functools.lru_cache(maxsize=1)  # a chooser probes one number's attempts in a row
+def _is_mobile_last(real: str) -> bool:
+    return _is_mobile(real)
+
+
 @functools.cache
 def _fiction_phones(mobile: bool) -> tuple[str, ...]:
     """Every number `_phone` draws from below RESERVED_ATTEMPTS."""
@@ -542,7 +551,7 @@ def _given_pool(gender: Gender) -> tuple[str, ...]:
 
 
 def _phone(d: _Draw, real: str, attempt: int) -> str:
-    mobile = _is_mobile(real)
+    mobile = _is_mobile_last(real)
     if attempt < RESERVED_ATTEMPTS:
         block = FICTION_MOBILE_BLOCK if mobile else d.pick(FICTION_LANDLINE_BLOCKS)
         return f"+33{block}{d.digits(4)}"
