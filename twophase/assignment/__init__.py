@@ -298,9 +298,10 @@ def _variants(
                     vault_pseudonyms[comp] = index.pseudonym_of(comp)
 
     def prepare() -> propagate.Forms:
-        entity_of = {m: entity_ids[r.entity] for m, r in resolution.mentions.items()}
+        entity_of: dict[Mention, int] = {}
         weights: dict[int, int] = {}  # spans of each entity
-        for mention, entity in entity_of.items():
+        for mention, (key, _) in resolution.mentions.items():
+            entity = entity_of[mention] = entity_ids[key]
             weights[entity] = weights.get(entity, 0) + spans[mention]
         allow = frozenset(loose_fold(a) for c in sidecars for a in c.allow)
         forms = propagate.Forms(vocabulary or _vocabulary(sidecars), allow)
