@@ -195,6 +195,22 @@ class _People:
         for mention, name in names:
             if name.solo:
                 continue
+            if len(name.parts) == 2 and name.gender is None:
+                # One given name and a family name, in either order (most names): what
+                # the general loop below records for them, without its lists.
+                one, two = name.parts
+                given_part, family_part = (one, two) if one.kind == "given" else (two, one)
+                if (
+                    given_part.kind == "given"
+                    and family_part.kind == "family"
+                    and not given_part.initials
+                    and family_part.normal
+                ):
+                    self.given_names.add(given_part.normal)
+                    self.family_names.add(family_part.normal)
+                    self.full[family_part.normal].add((given_part.normal,))
+                    self.fulls.add(fold(mention.text))
+                    continue
             # name.given, its parts that are not initials, and name.family, in one pass.
             given_parts: list[str] = []
             spelled: list[str] = []
