@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import MODEL, PASSPHRASE, write_corpus
@@ -139,3 +139,25 @@ def test_title_case_shortcut_agrees_with_the_letter_by_letter_rule(text: str) ->
         out.append(c.upper() if start else c.lower())
         start = not c.isalpha()
     assert _title(text) == "".join(out)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("aZzé É-'. 1ʼ")), max_size=12))
+def test_case_form_shortcuts_agree_with_the_token_rule(text: str) -> None:
+    """A name part's case forms, their tokens and capitals, as the plain rules say."""
+    from twophase.assignment.propagate import _CASE_FNS, TITLE, _all_caps, _Best, _Cased
+    from twophase.words import marked_tokens
+
+    vocabulary = frozenset(["Z", "ZZ", "Za", "É", "ZÉ", "Zz", "1"])
+    best = _Best(vocabulary, frozenset())
+
+    def cased(t: str) -> _Cased:
+        tokens = marked_tokens(t)
+        return _Cased(t, tokens <= vocabulary, bool(tokens), sum(map(str.isalpha, t)))
+
+    letters = [c for c in text if c.isalpha()]
+    assert _all_caps(text) == (bool(letters) and all(map(str.isupper, letters)))
+    assert best._cased(text) == cased(text)
+    small = any(c.isalpha() and not c.isupper() for c in text)
+    cases = _CASE_FNS[:TITLE] if small else _CASE_FNS
+    assert best.forms(text) == tuple(cased(fn(text)) for fn in cases)

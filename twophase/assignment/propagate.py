@@ -76,7 +76,7 @@ _CASE_FNS: tuple[_Case, ...] = (str, str.upper, _upper_plain, _title)
 
 
 def _all_caps(source: str) -> bool:
-    if source.isascii() and source.isalpha():  # every ASCII letter is cased
+    if source.isascii():  # every ASCII letter is cased, and only letters are
         return source.isupper()
     letters = [c for c in source if c.isalpha()]
     return bool(letters) and all(map(str.isupper, letters))
@@ -137,6 +137,11 @@ class _Best:
         if text.isalpha():  # one token, the usual name part: no regex
             marked = not text.islower()
             return _Cased(text, text in self.vocabulary if marked else True, marked, len(text))
+        if " " in text and text.replace(" ", "").isalpha():
+            # Words of letters ("Lumen Études"): its tokens are its words, no regex.
+            marked_words = [w for w in text.split(" ") if w and not w.islower()]
+            found = all(w in self.vocabulary for w in marked_words)
+            return _Cased(text, found, bool(marked_words), len(text) - text.count(" "))
         tokens = marked_tokens(text)
         letters = sum(map(str.isalpha, text))
         return _Cased(text, tokens <= self.vocabulary, bool(tokens), letters)
@@ -147,7 +152,7 @@ class _Best:
         in capitals)."""
         got = self._forms.get(source)
         if got is None:
-            if source.isascii() and source.isalpha():
+            if source.isascii():
                 got = self._forms[source] = self._ascii_forms(source)
                 return got
             small = any(c.isalpha() and not c.isupper() for c in source)
@@ -156,8 +161,15 @@ class _Best:
         return got
 
     def _ascii_forms(self, source: str) -> tuple[_Cased, ...]:
-        """`forms` of a one-word ASCII name part (most of them): its capitals need no
-        accent stripping, so UPPER and UPPER_PLAIN are one form, tested once."""
+        """`forms` of an ASCII name part (most of them): its capitals need no accent
+        stripping, so UPPER and UPPER_PLAIN are one form, tested once; it has no small
+        letter exactly when it is its own capitals."""
+        if not source.isalpha():
+            upper = source.upper()
+            caps = self._cased(upper)
+            if source == upper:
+                return (caps, caps, caps, self._cased(_title(source)))
+            return (self._cased(source), caps, caps)
         vocabulary = self.vocabulary
         letters = len(source)
         upper = source.upper()
