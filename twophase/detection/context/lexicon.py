@@ -148,7 +148,11 @@ def surnames() -> frozenset[str]:
 @functools.cache
 def stop_words() -> frozenset[str]:
     # spaCy is loaded by detect anyway; imported here so `import twophase.detection` stays light.
-    from spacy.lang.fr.stop_words import STOP_WORDS
+    # Importing spacy.lang.fr compiles its 1.4 MB tokenizer regex (~5 s) unless cached.
+    from twophase.detection.regex_cache import cached_regexes
+
+    with cached_regexes():
+        from spacy.lang.fr.stop_words import STOP_WORDS
 
     return frozenset(fold(w) for w in STOP_WORDS) - PARTICLES
 
