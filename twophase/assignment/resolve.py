@@ -256,6 +256,10 @@ class _People:
         return "family"
 
     def resolve(self, mention: Mention, name: PersonName) -> Resolved:
+        if len(name.parts) == 2 and not name.solo:
+            two = self._resolve_two(mention.text, name.parts[0], name.parts[1])
+            if two is not None:
+                return two
         text = mention.text
         pieces: list[Piece] = []
         pos = 0
@@ -287,6 +291,34 @@ class _People:
         if pos < len(text):
             pieces.append(("literal", text[pos:], None))
         return Resolved(self._entity(tuple(given_full), family), tuple(pieces))
+
+    def _resolve_two(self, text: str, one: NamePart, two: NamePart) -> Resolved | None:
+        """`resolve` of a spelled given name and a family name, in either order (most
+        mentions), without the general loop; None for any other two parts."""
+        if one.kind == "given" and two.kind == "family":
+            given, family = one, two
+        elif one.kind == "family" and two.kind == "given":
+            family, given = one, two
+        else:
+            return None
+        if given.initials or not family.normal:
+            return None
+        family_comp = Component("PERSON", "family", family.normal)
+        given_comp = Component("PERSON", "given", given.normal)
+        first, second = (given_comp, family_comp) if one is given else (family_comp, given_comp)
+        pieces: list[Piece] = []
+        if one.start > 0:
+            pieces.append(("literal", text[: one.start], None))
+        pieces.append(("case", text[one.start : one.end], first))
+        if two.start > one.end:
+            pieces.append(("literal", text[one.end : two.start], None))
+        pieces.append(("case", text[two.start : two.end], second))
+        if two.end < len(text):
+            pieces.append(("literal", text[two.end :], None))
+        # What _entity gives a given name and a family name.
+        key = EntityKey("PERSON", f"{family.normal}|{given.normal}")
+        self.links[key] = family_comp
+        return Resolved(key, tuple(pieces))
 
     def _expand_initials(self, initials: str, family: str) -> str | None:
         """ "J.-P." with family Martin → "jean-pierre" when exactly one batch name fits."""
