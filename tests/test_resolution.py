@@ -351,6 +351,32 @@ def test_an_org_or_place_pseudonym_never_shows_a_real_person_name(tmp_path: Path
             assert not parts & real_parts, (comp.type, pseudo)
 
 
+def test_an_email_pseudonym_never_shows_a_real_person_name(tmp_path: Path) -> None:
+    """An address such as "jean.dubois@…" in a batch about Marie Dubois reads a real
+    surname, as "Cabinet Dubois" did; with every pooled surname real, e-mails go past the
+    pools."""
+    from twophase.assignment.mapping import Chooser, VaultIndex
+    from twophase.assignment.names import surnames
+    from twophase.assignment.pseudonyms import Generator
+    from twophase.assignment.resolve import Component
+
+    reals = {Component("PERSON", "family", fold(s)) for s in surnames()}
+    reals |= {Component("PERSON", "given", g) for g in ("jean", "marie", "pierre", "anne")}
+    new = [Component("EMAIL", "whole", f"contact{i}@exemple.fr") for i in range(120)]
+    real_parts = {c.normal for c in reals}
+    with Vault.open(tmp_path / "v.db", PASSPHRASE, create=True, kdf=FAST) as vault:
+        chooser = Chooser(
+            VaultIndex(vault), Generator(vault.theme, vault.keys.generator_secret), reals | set(new)
+        )
+        chosen = [chooser.choose(comp, None)[0] for comp in new]
+    assert len(set(chosen)) == len(chosen)
+    for pseudo in chosen:
+        words = {w for w in re.split(r"[^a-z]+", fold(pseudo)) if len(w) > 1}
+        assert not words & real_parts, pseudo
+        local, _, domain = pseudo.partition("@")
+        assert len(re.split(r"[._-]", local)) >= 2 and "." in domain, pseudo
+
+
 @settings(max_examples=2000, deadline=None)
 @given(
     st.sampled_from(["0", "+33", "0033", "+330", "33", ""]),

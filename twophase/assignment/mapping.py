@@ -20,7 +20,9 @@ from twophase.vault import Vault
 
 _PARTS = re.compile(r"[\s'’-]+")
 # Pseudonyms that read as names, and so must not show a real person's name as a part.
-_NAMED = frozenset(("PERSON", "ORG", "LOCATION"))
+_NAMED = frozenset(("PERSON", "ORG", "LOCATION", "EMAIL"))
+# The words of an e-mail address: "marie-laure.dubois2@verlane.fr" -> marie, laure, dubois…
+_EMAIL_PARTS = re.compile(r"[^a-z]+")
 # Refusals within a pool tier before the chooser lists which of its members are free (a
 # keyed hash per member, 10,000 for the mobile fiction block): small batches never pay it.
 POOL_WATCH_AFTER = 256
@@ -208,10 +210,14 @@ class Chooser:
     def _shows_a_real_name(self, type_: str, candidate: str) -> bool:
         """A pseudonym must not carry a real person's name as one of its parts: a compound
         first name ("Marie-France" next to a real Marie), an organisation ("Cabinet
-        Dubois") or a place ("Saint-Martin-sur-Vire"). The reader would see that name,
-        and the leak check cannot tell it from a leak."""
+        Dubois"), a place ("Saint-Martin-sur-Vire") or an e-mail address
+        ("marie.dubois@…"). The reader would see that name, and the leak check cannot tell
+        it from a leak."""
         if type_ not in _NAMED:
             return False
+        if type_ == "EMAIL":  # one-letter words are initials ("m.dubois"), not names
+            words = _EMAIL_PARTS.split(fold(candidate))
+            return any(len(w) > 1 and self._is_real_part(w) for w in words)
         person = type_ == "PERSON"
         if person and candidate.isalpha() and "ʼ" not in candidate:
             return False  # one word, which fold leaves one word: no part to show

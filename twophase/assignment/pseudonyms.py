@@ -473,16 +473,20 @@ def _email(d: _Draw, attempt: int, fictional: bool) -> str:
         given = _ascii(_fictional_given(d, 0, None))
         family = _ascii(_fictional_family(d, 0))
     else:
-        given = _ascii(d.pick(names.any_given()))
-        family = _ascii(d.pick(names.surnames()))
+        # The person names' ladder: the pools first, then compounds and invented names,
+        # which the chooser needs once the batch's real names cover the pools (an e-mail
+        # must not show a real name either).
+        given = _ascii(_neutral_given(d, attempt, None))
+        family = _ascii(_neutral_family(d, attempt))
     style = d.below(6)
+    # Name parts always apart, so that the chooser can read them ("mariedubois" hid them).
     local = (
         f"{given}.{family}",
         f"{given}-{family}",
         f"{given}_{family}",
         f"{given[:1]}.{family}",
         f"{family}.{given}",
-        f"{given}{family}",
+        f"{family}_{given}",
     )[style]
     if attempt >= POOL_ATTEMPTS:
         local += str(d.below(100 if attempt < LONG_FORM_ATTEMPT else 10_000))
