@@ -32,6 +32,7 @@ from twophase.assignment.resolve import (
     Resolution,
     Resolved,
     render_piece,
+    render_pieces,
     resolve,
 )
 from twophase.corpus import Failure
@@ -334,13 +335,7 @@ def _documents(
     planned: dict[tuple[str, str], tuple[str, int]] = {}
     # Rendered once per distinct mention, not once per span: a batch repeats its names.
     for mention, (entity, pieces) in resolution.mentions.items():
-        texts = []
-        for piece in pieces:
-            text = rendered.get(piece)
-            if text is None:
-                text = rendered[piece] = render_piece(piece, get)
-            texts.append(text)
-        planned[mention] = ("".join(texts), entity_ids[entity])
+        planned[mention] = (render_pieces(pieces, get, rendered), entity_ids[entity])
     return pack_document_rows(
         (
             sidecar.document,

@@ -8,7 +8,7 @@ given names alone, "Family Given" and "Family, Given" orders, capitals, capitals
 accents — each with the text render must put in its place. Render replaces these surfaces
 wherever they stand as whole words outside planned replacements (rendering/propagate.py).
 
-Renderings go through `resolve.render_piece`, so a propagated "DUBOIS" reads exactly like
+Renderings go through `resolve.render_pieces`, so a propagated "DUBOIS" reads exactly like
 a detected one. Case is kept as written: "Rose" the person never matches "rose" the flower,
 and a surface without a capital or a digit is never propagated.
 
@@ -34,7 +34,7 @@ from twophase.assignment.resolve import (
     Mention,
     Piece,
     Resolved,
-    render_piece,
+    render_pieces,
     resolve,
     sorted_mentions,
 )
@@ -382,19 +382,12 @@ class Forms:
         already, given to be completed (the caller renders mentions with them too)."""
         best = self._best.best
         out = []
-        # A piece renders the same in every surface it is part of ("Dubois" in "Dubois",
-        # "Marie Dubois", "Dubois, Marie"): rendered once each.
+        # A piece renders the same in every surface it is part of: rendered once each.
         if rendered is None:
             rendered = {}
         for surface in self._sorted if self._sorted is not None else sorted(best):
             key, pieces = best[surface]
-            parts = []
-            for piece in pieces:
-                part = rendered.get(piece)
-                if part is None:
-                    part = rendered[piece] = render_piece(piece, pseudonym)
-                parts.append(part)
-            text = "".join(parts)
+            text = render_pieces(pieces, pseudonym, rendered)
             if text != surface:
                 out.append((surface, text, key[3], key[2]))
         return out

@@ -381,9 +381,23 @@ def is_first_name(normal: str) -> bool:
     return names.fold(normal) in _first_names()
 
 
-def render_pieces(pieces: Iterable[Piece], pseudonym: Callable[[Component], str]) -> str:
-    """A mention rewritten: literal text kept, each component in its source's style."""
-    return "".join([render_piece(piece, pseudonym) for piece in pieces])
+def render_pieces(
+    pieces: Iterable[Piece],
+    pseudonym: Callable[[Component], str],
+    rendered: dict[Piece, str] | None = None,
+) -> str:
+    """A mention rewritten: literal text kept, each component in its source's style.
+    `rendered` keeps pieces rendered already: a batch repeats its names' pieces ("Dubois"
+    in "Dubois", "Marie Dubois", "Dubois, Marie"), millions of times at scale."""
+    if rendered is None:
+        return "".join([render_piece(piece, pseudonym) for piece in pieces])
+    parts = []
+    for piece in pieces:
+        part = rendered.get(piece)
+        if part is None:
+            part = rendered[piece] = render_piece(piece, pseudonym)
+        parts.append(part)
+    return "".join(parts)
 
 
 def render_piece(piece: Piece, pseudonym: Callable[[Component], str]) -> str:
