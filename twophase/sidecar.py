@@ -140,7 +140,10 @@ def write_sidecar(workdir: Path, sidecar: Sidecar) -> None:
 
 
 def read_sidecar(workdir: Path, rel: str) -> Sidecar:
-    rows = read_sidecar_rows(workdir, rel)
+    return _with_spans(read_sidecar_rows(workdir, rel))
+
+
+def _with_spans(rows: SidecarRows) -> Sidecar:
     spans = tuple(Span(a, b, c, d) for a, b, c, d in rows.spans)
     return Sidecar(rows.document, rows.sha256, rows.detector, spans, rows.words, rows.allow)
 
@@ -263,11 +266,8 @@ def read_plan(workdir: Path) -> Plan:
 
 def iter_sidecars(workdir: Path, sources: list[Source]) -> Iterator[Sidecar | None]:
     """Each source's sidecar, or None where detect left none (the document failed)."""
-    for source in sources:
-        try:
-            yield read_sidecar(workdir, source.rel)
-        except FileNotFoundError:
-            yield None
+    for rows in iter_sidecar_rows(workdir, sources):
+        yield None if rows is None else _with_spans(rows)
 
 
 def iter_sidecar_rows(workdir: Path, sources: list[Source]) -> Iterator[SidecarRows | None]:
