@@ -46,7 +46,6 @@ def comparable(type_: str, text: str) -> str:
         if digits.isascii() and digits.isdigit():
             return text
     try:
-        # Every phone candidate is "+33" and 9 digits, its own E.164 form: no parse.
         return identifier_key(type_, text)
     except Exception:  # a surrogate the recognizer would not parse is still a string
         return fold(text)

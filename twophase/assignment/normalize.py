@@ -146,44 +146,19 @@ def parse_person(surface: str) -> PersonName | None:
     return _parse_general(surface)
 
 
-def _parse_words(surface: str, words: list[str]) -> PersonName:
+def _parse_words(surface: str, words: list[str]) -> PersonName | None:
     """`_parse_tokens` of a surface whose tokens are `words`, letters only, one space
-    apart: the same roles, each word folded once (a family word reuses its fold)."""
+    apart: one and two words (most names) unrolled, each word folded once."""
     if len(words) == 1:
         return PersonName((NamePart(0, len(surface), "family", fold(surface)),), None, solo=True)
-    if len(words) == 2:  # "Marie Dubois", "DUBOIS Marie": most names, unrolled
+    if len(words) == 2:  # "Marie Dubois", "DUBOIS Marie"
         return _parse_two(surface, words[0], words[1])
-    folded = [fold(w) for w in words]
-    caps = [_is_caps(w) for w in words]
-    if any(caps) and not all(caps):
-        family = [c or f in PARTICLES for c, f in zip(caps, folded, strict=True)]
-    else:
-        first_family = len(words) - 1
-        for i in range(len(words) - 1):
-            f = folded[i]
-            if f in PARTICLES or f.startswith("d'"):
-                first_family = i
-                break
-        family = [i >= first_family for i in range(len(words))]
-    parts: list[NamePart] = []
-    first = last = -1  # the first and last family words
-    family_start = family_end = start = 0
-    for i, word in enumerate(words):
-        end = start + len(word)
-        if family[i]:
-            if first < 0:
-                first, family_start = i, start
-            last, family_end = i, end
-        else:
-            parts.append(NamePart(start, end, "given", folded[i]))
-        start = end + 1
-    if first >= 0:
-        normal = folded[first] if first == last else fold(surface[family_start:family_end])
-        parts.append(NamePart(family_start, family_end, "family", normal))
-    # Given parts come in word order, the family part last: only it can be out of place.
-    if len(parts) > 1 and parts[-1].start < parts[-2].start:
-        parts.sort(key=lambda p: p.start)
-    return PersonName(tuple(parts), None, solo=False)
+    tokens = []
+    start = 0
+    for word in words:
+        tokens.append((start, start + len(word), word))
+        start += len(word) + 1
+    return _parse_tokens(surface, 0, None, tokens)
 
 
 def _parse_two(surface: str, one: str, two: str) -> PersonName:
