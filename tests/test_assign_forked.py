@@ -27,6 +27,9 @@ from twophase.sidecar import (
     pack_documents,
     pack_variant_rows,
     pack_variants,
+    read_plan,
+    read_plan_vault,
+    read_variant_rows,
     write_manifest,
     write_packed_plan,
     write_plan,
@@ -167,6 +170,25 @@ def test_packed_plan_entries_are_write_plans_bytes(
         assert (one / "plan.msgpack").read_bytes() == (two / "plan.msgpack").read_bytes()
         assert pack_documents(documents) == pack_document_rows(rows)
         assert pack_variants(variants) == pack_variant_rows(variant_rows)
+
+
+@given(_ROWS, st.text(max_size=8))
+def test_the_plan_read_in_parts_is_the_plan(
+    rows: list[tuple[str, str, list[tuple[int, int, str, int]]]], vault_id: str
+) -> None:
+    """Render reads the plan in parts: documents in its parent, variants in its workers."""
+    import tempfile
+
+    documents = tuple(
+        DocumentPlan(doc, sha, tuple(Replacement(*r) for r in reps)) for doc, sha, reps in rows
+    )
+    variants = tuple(Variant(f"S{i}", f"T{i}", i, "PERSON") for i in range(len(rows)))
+    with tempfile.TemporaryDirectory() as tmp:
+        write_plan(Path(tmp), Plan(vault_id, documents, variants))
+        assert read_plan(Path(tmp)) == Plan(vault_id, documents, variants)
+        assert read_plan(Path(tmp), variants=False) == Plan(vault_id, documents, ())
+        assert read_variant_rows(Path(tmp)) == variants
+        assert read_plan_vault(Path(tmp)) == vault_id
 
 
 def test_a_child_that_dies_fails_assign_without_a_traceback(

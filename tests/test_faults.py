@@ -27,8 +27,10 @@ from twophase.sidecar import (
     SIDECAR_SCHEMA,
     Sidecar,
     read_plan,
+    read_plan_vault,
     read_sidecar,
     read_sidecar_rows,
+    read_variant_rows,
     sidecar_path,
     write_manifest,
     write_sidecar,
@@ -257,6 +259,7 @@ _near = st.fixed_dictionaries(
         "vault": _leaf,
         "spans": st.lists(st.lists(_leaf, max_size=5) | _leaf, max_size=4) | _leaf,
         "documents": st.lists(st.lists(_any, max_size=4), max_size=3) | _leaf,
+        "variants": st.lists(st.lists(_leaf, max_size=5) | _leaf, max_size=3) | _leaf,
     },
     optional={"propagate": _any},
 )
@@ -277,6 +280,9 @@ def test_sidecar_and_plan_readers_never_crash(
         lambda: read_sidecar(work, "a.txt"),
         lambda: read_sidecar_rows(work, "a.txt"),
         lambda: read_plan(work),
+        lambda: read_plan(work, variants=False),
+        lambda: read_plan_vault(work),
+        lambda: read_variant_rows(work),
     )
     for read in readers:
         with contextlib.suppress(SidecarMismatch):

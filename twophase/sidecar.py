@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgpack
 
@@ -58,9 +58,12 @@ class SidecarRows:
     allow: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Replacement:
-    """One edit of the plan: text[start:end] becomes `text`, for vault entity `entity`."""
+class Replacement(NamedTuple):
+    """One edit of the plan: text[start:end] becomes `text`, for vault entity `entity`.
+
+    A named tuple: render sends millions of them to its workers, and a frozen dataclass
+    cost ~5 times as much to pickle and unpickle (docs/performance.md).
+    """
 
     start: int
     end: int
@@ -75,11 +78,12 @@ class DocumentPlan:
     replacements: tuple[Replacement, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Variant:
+class Variant(NamedTuple):
     """A known surface, replaced wherever it stands as a whole word and nothing planned is.
 
-    `text` is its rendering, `entity` the vault entity, `label` the entity's type.
+    `text` is its rendering, `entity` the vault entity, `label` the entity's type. A named
+    tuple, so that a plain (surface, text, entity, label) row, as render reads millions of
+    them, is one too.
     """
 
     surface: str
@@ -242,11 +246,12 @@ def write_packed_plan(workdir: Path, vault_id: str, documents: bytes, variants: 
     write_atomic(workdir / "plan.msgpack", b"".join(parts))
 
 
-def read_plan(workdir: Path) -> Plan:
+def read_plan(workdir: Path, *, variants: bool = True) -> Plan:
+    """The plan; with `variants=False` its documents only (`Plan.variants` left empty), for
+    render's parent, which hands documents out and never matches surfaces."""
     path = workdir / "plan.msgpack"
-    if not path.exists():
-        raise SidecarMismatch(f"{workdir}: no plan here; run `twophase assign` first")
-    obj = _unpack(path, PLAN_SCHEMA)
+    wanted = ("vault", "documents", "variants") if variants else ("vault", "documents")
+    obj = _plan_entries(path, wanted)
     try:
         documents = tuple(
             DocumentPlan(
@@ -256,12 +261,77 @@ def read_plan(workdir: Path) -> Plan:
             )
             for rel, sha, reps in obj["documents"]
         )
-        variants = tuple(
-            Variant(str(s), str(t), int(e), str(lb)) for s, t, e, lb in obj["variants"]
-        )
-        return Plan(str(obj["vault"]), documents, variants)
+        rows = _variant_rows(path, obj["variants"]) if variants else ()
+        return Plan(str(obj["vault"]), documents, tuple(Variant(*row) for row in rows))
     except (KeyError, TypeError, ValueError) as exc:
         raise SidecarMismatch(f"{path}: malformed plan") from exc
+
+
+def read_plan_vault(workdir: Path) -> str:
+    """The id of the vault the plan was made with, read without the rest of the plan."""
+    path = workdir / "plan.msgpack"
+    vault = _plan_entries(path, ("vault",)).get("vault")
+    if not isinstance(vault, str):
+        raise SidecarMismatch(f"{path}: malformed plan")
+    return vault
+
+
+def read_variant_rows(workdir: Path) -> tuple[VariantRow, ...]:
+    """The plan's variants as (surface, text, entity, label) rows, without its documents:
+    what each render worker reads (~3 million rows at a million entities, where a
+    `Variant` object each cost more than reading them)."""
+    path = workdir / "plan.msgpack"
+    try:
+        return _variant_rows(path, _plan_entries(path, ("variants",))["variants"])
+    except KeyError as exc:
+        raise SidecarMismatch(f"{path}: malformed plan") from exc
+
+
+def _variant_rows(path: Path, rows: Any) -> tuple[VariantRow, ...]:
+    # Checked in one pass rather than converted field by field (3 against 7 s at 3.3 million).
+    if not isinstance(rows, tuple) or not all(
+        type(row) is tuple
+        and len(row) == 4
+        and type(row[0]) is str
+        and type(row[1]) is str
+        and type(row[2]) is int
+        and type(row[3]) is str
+        for row in rows
+    ):
+        raise SidecarMismatch(f"{path}: malformed plan")
+    return rows
+
+
+def _plan_entries(path: Path, wanted: tuple[str, ...]) -> dict[str, Any]:
+    """The plan's top-level entries named in `wanted`, the others skipped unparsed, with its
+    schema checked; arrays come back as tuples."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise SidecarMismatch(f"{path.parent}: no plan here; run `twophase assign` first") from None
+    found: dict[str, Any] = {}
+    schema = None
+    try:
+        unpacker = msgpack.Unpacker(
+            raw=False, use_list=False, strict_map_key=True, max_buffer_size=len(data)
+        )
+        unpacker.feed(data)
+        for _ in range(unpacker.read_map_header()):
+            key = unpacker.unpack()
+            if key == "schema":
+                schema = unpacker.unpack()
+            elif key in wanted:
+                found[key] = unpacker.unpack()
+            else:
+                unpacker.skip()
+        trailing = unpacker.tell() != len(data)
+    except Exception as exc:
+        raise SidecarMismatch(f"{path}: unreadable or truncated") from exc
+    if schema != PLAN_SCHEMA:
+        raise SidecarMismatch(f"{path}: expected schema {PLAN_SCHEMA}, found {schema!r}")
+    if trailing:
+        raise SidecarMismatch(f"{path}: unreadable or truncated")
+    return found
 
 
 def iter_sidecars(workdir: Path, sources: list[Source]) -> Iterator[Sidecar | None]:
