@@ -20,6 +20,7 @@ from twophase.files import AtomicBatch
 from twophase.rendering.leaks import count_leaks
 from twophase.rendering.propagate import Matcher
 from twophase.sidecar import Variant
+from twophase.words import whole_word
 
 SURFACES = ["Marie", "Marie Dubois", "Dubois", "DUBOIS", "Rose", "J.-P. Martin", "06 12", "Lé"]
 MATCHER = Matcher([Variant(s, f"P{i}", i, "PERSON") for i, s in enumerate(SURFACES)])
@@ -47,6 +48,21 @@ def test_masked_scan_finds_what_the_full_scan_finds_outside_the_ranges(
         (s, e, i) for s, e, i in MATCHER.find(text) if all(e <= a or s >= b for a, b in taken)
     ]
     assert MATCHER.find_outside(text, taken) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts)
+def test_every_occurrence_names_the_variant_of_its_own_surface(text: str) -> None:
+    found = MATCHER.find(text)
+    assert all(text[s:e] == MATCHER.variants[i][0] for s, e, i in found)
+    # And every whole-word occurrence is found: the surfaces counted one by one.
+    expected = {
+        (s, s + len(v), i)
+        for i, v in enumerate(SURFACES)
+        for s in range(len(text))
+        if text.startswith(v, s) and whole_word(text, s, s + len(v))
+    }
+    assert set(found) == expected
 
 
 def test_masked_scan_declines_overlapping_or_empty_ranges() -> None:

@@ -62,6 +62,9 @@ class DaskExecutor:
     def start(self) -> None:
         """Dask workers are started with the cluster."""
 
+    def inherits(self) -> bool:
+        return False  # other processes, maybe other machines
+
     def map_unordered(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
         futures = self._client.map(fn, list(items), pure=False)
         for future in _distributed().as_completed(futures):

@@ -28,6 +28,11 @@ class Executor(Protocol):
 
     def start(self) -> None: ...
 
+    def inherits(self) -> bool:
+        """Whether work submitted from now on runs in this process or in workers forked
+        from it later, and so sees what this process holds in memory then."""
+        ...
+
     def map_unordered(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]: ...
 
     def close(self) -> None: ...
@@ -58,6 +63,9 @@ class LocalExecutor:
             from twophase.detection.worker import preload
 
             preload(model)
+
+    def inherits(self) -> bool:
+        return self._pool is None  # one worker runs in this process; else not forked yet
 
     def start(self) -> None:
         if not self.started:

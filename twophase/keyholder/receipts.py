@@ -15,8 +15,8 @@ from twophase.errors import SidecarMismatch
 from twophase.executors import Executor, LocalExecutor
 from twophase.keyholder.audit_log import iso, list_hash, log_run
 from twophase.keyholder.records import DocRecord, variant_index
-from twophase.rendering import RenderResult, render
-from twophase.sidecar import read_plan
+from twophase.rendering import RenderResult, prepare, render
+from twophase.sidecar import read_plan_vault
 from twophase.vault import Vault
 
 
@@ -89,12 +89,13 @@ def render_recorded(
     a wrong passphrase or a plan of another vault stops before anything is written.
     """
     started = time.time()
-    plan = read_plan(workdir)
+    plan_vault = read_plan_vault(workdir)
     executor = executor or LocalExecutor()
     try:
+        prepare(workdir, executor)  # before the fork, which comes before the key
         executor.start()
         with Vault.open(vault_path, passphrase) as vault:
-            if plan.vault_id != vault.vault_id:
+            if plan_vault != vault.vault_id:
                 raise SidecarMismatch(
                     f"{workdir}: the plan was made with another vault; give that vault"
                 )

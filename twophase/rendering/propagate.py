@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from twophase.sidecar import Plan, Replacement, Variant, read_plan
+from twophase.sidecar import Plan, Replacement, VariantRow, read_variant_rows
 from twophase.words import whole_word
 
 
@@ -35,19 +35,27 @@ class Hit:
 
 
 class Matcher:
-    """Whole-word occurrences of a fixed set of surfaces, in one pass."""
+    """Whole-word occurrences of a fixed set of surfaces, in one pass.
 
-    def __init__(self, variants: Sequence[Variant]) -> None:
+    The automaton stores each surface's index as a plain integer, no Python object: a
+    worker forked after the parent built it reads it without writing to its pages, so the
+    workers share one copy (~1.3 GB at a million entities).
+    """
+
+    def __init__(self, variants: Sequence[VariantRow]) -> None:
         import ahocorasick
 
-        self.variants = tuple(variants)
-        self._automaton: Any = ahocorasick.Automaton()
-        for i, variant in enumerate(self.variants):
-            self._automaton.add_word(variant.surface, (i, len(variant.surface)))
-        if self.variants:
+        if len(variants) > _MAX_VARIANTS:
+            raise ValueError(f"more than {_MAX_VARIANTS} surfaces to match")
+        self.variants = variants
+        self._automaton: Any = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        add = self._automaton.add_word
+        for i, (surface, _, _, _) in enumerate(variants):
+            add(surface, i)
+        if variants:
             self._automaton.make_automaton()
         # NUL never occurs in a decoded document (formats.decode refuses it as binary).
-        self._mask: str | None = None if any("\0" in v.surface for v in self.variants) else "\0"
+        self._mask: str | None = None if any("\0" in v[0] for v in variants) else "\0"
 
     def __bool__(self) -> bool:
         return bool(self.variants)
@@ -57,8 +65,9 @@ class Matcher:
         if not self.variants:
             return []
         out = []
-        for last, (i, length) in self._automaton.iter(text):
-            start, end = last + 1 - length, last + 1
+        variants = self.variants
+        for last, i in self._automaton.iter(text):
+            start, end = last + 1 - len(variants[i][0]), last + 1
             if whole_word(text, start, end):
                 out.append((start, end, i))
         return out
@@ -89,12 +98,16 @@ class Matcher:
         parts.append(text[pos:])
         masked = "".join(parts)
         out = []
-        for last, (i, length) in self._automaton.iter(masked):
-            start, end = last + 1 - length, last + 1
+        variants = self.variants
+        for last, i in self._automaton.iter(masked):
+            start, end = last + 1 - len(variants[i][0]), last + 1
             if whole_word(text, start, end):  # the context is the real text, masks aside
                 out.append((start, end, i))
         return out
 
+
+# pyahocorasick keeps a C int per word: the index of its variant.
+_MAX_VARIANTS = 2**31 - 1
 
 _CACHE: dict[tuple[str, int, int], Matcher] = {}
 
@@ -104,14 +117,20 @@ def matcher_for(plan: Plan) -> Matcher:
 
 
 def matcher_of(workdir: Path) -> Matcher:
-    """The plan's matcher, built once per process (render workers read the plan themselves)."""
+    """The plan's matcher, built once per process: by render's parent before it forks the
+    workers when it can (`render`), else by each worker, from the plan's variants alone."""
     path = workdir / "plan.msgpack"
     stat = os.stat(path)
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     if key not in _CACHE:
         _CACHE.clear()
-        _CACHE[key] = matcher_for(read_plan(workdir))
+        _CACHE[key] = Matcher(read_variant_rows(workdir))
     return _CACHE[key]
+
+
+def forget_matchers() -> None:
+    """Drop the cached matcher: it holds every known surface of the batch."""
+    _CACHE.clear()
 
 
 def hits(text: str, planned: Iterable[Replacement], matcher: Matcher) -> list[Hit]:
@@ -126,8 +145,8 @@ def hits(text: str, planned: Iterable[Replacement], matcher: Matcher) -> list[Hi
     for start, neg_end, i in sorted((start, -end, i) for start, end, i in found):
         if start < reach:
             continue
-        variant = matcher.variants[i]
-        out.append(Hit(start, -neg_end, variant.text, variant.entity, variant.label))
+        _, replacement, entity, label = matcher.variants[i]
+        out.append(Hit(start, -neg_end, replacement, entity, label))
         reach = -neg_end
     return out
 
