@@ -26,6 +26,7 @@ from twophase.files import private_dir, sha256_hex
 from twophase.sidecar import (
     SIDECAR_SCHEMA,
     Sidecar,
+    read_document_rows,
     read_plan,
     read_plan_vault,
     read_sidecar,
@@ -280,7 +281,7 @@ def test_sidecar_and_plan_readers_never_crash(
         lambda: read_sidecar(work, "a.txt"),
         lambda: read_sidecar_rows(work, "a.txt"),
         lambda: read_plan(work),
-        lambda: read_plan(work, variants=False),
+        lambda: read_document_rows(work),
         lambda: read_plan_vault(work),
         lambda: read_variant_rows(work),
     )

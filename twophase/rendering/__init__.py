@@ -32,7 +32,11 @@ from twophase.files import (
 from twophase.formats import decode, encode, format_for
 from twophase.rendering import leaks, propagate
 from twophase.rendering.leaks import LeakFinding
-from twophase.sidecar import DocumentPlan, read_manifest, read_plan
+from twophase.sidecar import (
+    DocumentRow,
+    read_document_rows,
+    read_manifest,
+)
 
 __all__ = ["Receipt", "RenderResult", "prepare", "render"]
 
@@ -73,7 +77,7 @@ class RenderResult:
 @dataclass(frozen=True, slots=True)
 class _Task:
     out: str
-    items: tuple[tuple[Source, DocumentPlan], ...]
+    items: tuple[tuple[Source, DocumentRow], ...]  # rows: they pickle fast
     workdir: str  # workers read the plan's surface variants from it, once per process
     plan_sha256: str  # outputs rendered from this exact plan are not redone
 
@@ -89,17 +93,17 @@ def render(
     started = time.perf_counter()
     own = executor is None
     executor = executor or LocalExecutor()
-    plan = read_plan(workdir, variants=False)
+    _, documents = read_document_rows(workdir)
     sources = {s.rel: s for s in read_manifest(workdir)}
     out = out.resolve()
     if any(Path(s.root) == out for s in sources.values()):
         raise UsageError("the output folder is an input folder; choose another --out")
-    items = [(sources[d.document], d) for d in plan.documents if d.document in sources]
+    items = [(sources[d[0]], d) for d in documents if d[0] in sources]
     sizes = [_size(s.path) for s, _ in items]
     groups = guided_chunks(sizes, executor.workers, smallest=_CHUNK_MIN, largest=_CHUNK_MAX)
     plan_sha256 = sha256_hex((workdir / "plan.msgpack").read_bytes())
     sweep_temporaries(
-        path for _, d in items for path in (out / d.document, _marker(workdir, d.document))
+        path for _, (rel, _, _) in items for path in (out / rel, _marker(workdir, rel))
     )
     tasks = [_Task(str(out), tuple(items[i] for i in g), str(workdir), plan_sha256) for g in groups]
     receipts: list[Receipt] = []
@@ -179,13 +183,14 @@ def _render_task(task: _Task) -> list[tuple[Receipt, int, int] | Failure]:
         staged.clear()
 
     for source, doc in task.items:
+        rel = doc[0]
         try:
-            done = _already_done(workdir, out, doc.document, task.plan_sha256)
+            done = _already_done(workdir, out, rel, task.plan_sha256)
             if done is not None:
                 results.append(done)
                 continue
             output, done = _render_one(source, doc, matcher)
-            target = out / doc.document
+            target = out / rel
             if target.parent not in folders:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 folders.add(target.parent)
@@ -195,7 +200,7 @@ def _render_task(task: _Task) -> list[tuple[Receipt, int, int] | Failure]:
             # The marker needs no fsync of its own: losing it only costs a redo.
             batch.stage(
                 (
-                    _marker(workdir, doc.document),
+                    _marker(workdir, rel),
                     _marker_record(out, task.plan_sha256, done),
                     PRIVATE_FILE,
                     False,
@@ -256,11 +261,12 @@ def _already_done(
 
 
 def _render_one(
-    source: Source, doc: DocumentPlan, matcher: propagate.Matcher
+    source: Source, doc: DocumentRow, matcher: propagate.Matcher
 ) -> tuple[bytes, tuple[Receipt, int, int]]:
     """One document's output bytes, with its receipt, size and how many leaks it still has."""
+    document, sha256, planned = doc
     data = Path(source.path).read_bytes()
-    if sha256_hex(data) != doc.sha256:
+    if sha256_hex(data) != sha256:
         raise DocumentChanged("changed since detect; run detect and assign again")
     format_for(source.rel)  # refuses a file no format reads, as detect did
     # Plain text is the one format: its text is the decoded file, so one decoding and one
@@ -268,30 +274,30 @@ def _render_one(
     decoded = decode(data)
     text = decoded.text
     # Batch-wide propagation: known surfaces the detector missed in this document.
-    replacements = propagate.completed(text, doc.replacements, matcher)
+    replacements = propagate.completed(text, planned, matcher)
     parts: list[str] = []
     shifted: list[tuple[int, int, int]] = []
     originals: list[str] = []
     pos = delta = 0
-    for r in replacements:  # sorted by start
-        if r.start < pos or r.end > len(text) or r.start > r.end:
+    for old_start, old_end, new, entity in replacements:  # sorted by start
+        if old_start < pos or old_end > len(text) or old_start > old_end:
             raise ValueError("edits overlap or fall outside the text")
-        parts.append(text[pos : r.start])
-        parts.append(r.text)
-        start = r.start + delta
-        shifted.append((start, start + len(r.text), r.entity))
-        originals.append(text[r.start : r.end])
-        delta += len(r.text) - (r.end - r.start)
-        pos = r.end
+        parts.append(text[pos:old_start])
+        parts.append(new)
+        start = old_start + delta
+        shifted.append((start, start + len(new), entity))
+        originals.append(text[old_start:old_end])
+        delta += len(new) - (old_end - old_start)
+        pos = old_end
     parts.append(text[pos:])
     rendered = "".join(parts)
     output = encode(rendered, decoded)
     receipt = Receipt(
-        doc.document,
+        document,
         sha256_hex(output),
         tuple(shifted),
         originals=tuple(originals),
-        source_sha256=doc.sha256,
+        source_sha256=sha256,
         encoding=decoded.encoding,
         bom=decoded.bom,
     )

@@ -13,13 +13,14 @@ process and plan, O(total length of the variants), and each document costs O(tex
 from __future__ import annotations
 
 import bisect
+import operator
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from twophase.sidecar import Plan, Replacement, VariantRow, read_variant_rows
+from twophase.sidecar import Plan, ReplacementRow, VariantRow, read_variant_rows
 from twophase.words import whole_word
 
 
@@ -133,9 +134,9 @@ def forget_matchers() -> None:
     _CACHE.clear()
 
 
-def hits(text: str, planned: Iterable[Replacement], matcher: Matcher) -> list[Hit]:
+def hits(text: str, planned: Iterable[ReplacementRow], matcher: Matcher) -> list[Hit]:
     """Occurrences to replace: no overlap with a planned replacement or with each other."""
-    taken = sorted((r.start, r.end) for r in planned)
+    taken = sorted((start, end) for start, end, _, _ in planned)
     found = matcher.find_outside(text, taken)
     if found is None:  # planned replacements that overlap or are empty: the general rule
         starts = [a for a, _ in taken]
@@ -157,10 +158,11 @@ def _overlaps(start: int, end: int, taken: list[tuple[int, int]], starts: list[i
 
 
 def completed(
-    text: str, replacements: Sequence[Replacement], matcher: Matcher
-) -> tuple[Replacement, ...]:
+    text: str, replacements: Sequence[ReplacementRow], matcher: Matcher
+) -> list[ReplacementRow]:
     """The planned replacements and the propagated ones, sorted by start."""
-    found = [
-        Replacement(h.start, h.end, h.text, h.entity) for h in hits(text, replacements, matcher)
-    ]
-    return tuple(sorted([*replacements, *found], key=lambda r: r.start))
+    found = [(h.start, h.end, h.text, h.entity) for h in hits(text, replacements, matcher)]
+    return sorted([*replacements, *found], key=_start)
+
+
+_start = operator.itemgetter(0)
