@@ -151,6 +151,16 @@ _ROWS = st.lists(
 )
 
 
+def _plan_parts(
+    rows: list[tuple[str, str, list[tuple[int, int, str, int]]]],
+) -> tuple[tuple[DocumentPlan, ...], tuple[Variant, ...]]:
+    """Documents from generated rows, and a variant per row."""
+    documents = tuple(
+        DocumentPlan(doc, sha, tuple(Replacement(*r) for r in reps)) for doc, sha, reps in rows
+    )
+    return documents, tuple(Variant(f"S{i}", f"T{i}", i, "PERSON") for i in range(len(rows)))
+
+
 @given(_ROWS, st.text(max_size=8))
 def test_packed_plan_entries_are_write_plans_bytes(
     rows: list[tuple[str, str, list[tuple[int, int, str, int]]]], vault_id: str
@@ -158,10 +168,7 @@ def test_packed_plan_entries_are_write_plans_bytes(
     """assign packs the plan's entries from plain rows, apart: the file is the same."""
     import tempfile
 
-    documents = tuple(
-        DocumentPlan(doc, sha, tuple(Replacement(*r) for r in reps)) for doc, sha, reps in rows
-    )
-    variants = tuple(Variant(f"S{i}", f"T{i}", i, "PERSON") for i in range(len(rows)))
+    documents, variants = _plan_parts(rows)
     with tempfile.TemporaryDirectory() as tmp:
         one, two = Path(tmp, "one"), Path(tmp, "two")
         one.mkdir(), two.mkdir()
@@ -180,10 +187,7 @@ def test_the_plan_read_in_parts_is_the_plan(
     """Render reads the plan in parts: documents in its parent, variants in its workers."""
     import tempfile
 
-    documents = tuple(
-        DocumentPlan(doc, sha, tuple(Replacement(*r) for r in reps)) for doc, sha, reps in rows
-    )
-    variants = tuple(Variant(f"S{i}", f"T{i}", i, "PERSON") for i in range(len(rows)))
+    documents, variants = _plan_parts(rows)
     with tempfile.TemporaryDirectory() as tmp:
         write_plan(Path(tmp), Plan(vault_id, documents, variants))
         assert read_plan(Path(tmp)) == Plan(vault_id, documents, variants)
