@@ -9,12 +9,12 @@ recognizers, this logic's version and the lists' content.
 from __future__ import annotations
 
 import importlib.metadata
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from twophase.detection import context, recognizers
+from twophase.detection.context.cleaning import trim_edges
 from twophase.detection.lists import Lists
 from twophase.detection.regex_cache import cached_regexes
 from twophase.errors import UsageError
@@ -45,7 +45,6 @@ DETECT_LOGIC = "5"
 WARM_WORDS = 500_000
 
 _LABELS = {"PER": "PERSON", "LOC": "LOCATION", "ORG": "ORG"}
-_EDGE = re.compile(r"^[\s\"'«»“”‘’(\[,;:.–-]+|[\s\"'«»“”‘’)\],;:–-]+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,18 +163,6 @@ def _ner_spans(text: str, doc: Any, offset: int) -> Iterator[Span]:
             continue
         if label == "PERSON":
             start += cut
-        start, end = _trim(text, start, end)
+        start, end = trim_edges(text, start, end)
         if start < end:
             yield Span(start, end, label, text[start:end])
-
-
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    """Drop quotes, brackets and punctuation the model sometimes includes at the edges."""
-    surface = text[start:end]
-    head = _EDGE.match(surface)
-    if head:
-        start += head.end()
-    tail = _EDGE.search(text[start:end])
-    if tail and tail.start() > 0:
-        end = start + tail.start()
-    return start, end

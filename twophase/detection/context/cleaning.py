@@ -27,22 +27,28 @@ from twophase.words import HYPHENS
 
 # Characters no name holds: a model span containing one is cut there.
 _CUT = re.compile(r"[\n\r|\t:;<>()\[\]«»\"“”•!?/@=+*#_]|\s[–—-]\s|\s{2,}|[–—]")
+# Quotes, brackets and punctuation the model sometimes takes in at a span's edges; a final
+# full stop stays ("M.", "J.-P.").
 _EDGE_JUNK = re.compile(r"^[\s\"'«»“”‘’(\[,;:.–—-]+|[\s\"'«»“”‘’)\],;:–—-]+$")
+
+
+def trim_edges(text: str, start: int, end: int) -> tuple[int, int]:
+    """`start, end` narrowed past the junk at the edges of text[start:end]."""
+    head = _EDGE_JUNK.match(text[start:end])
+    if head:
+        start += head.end()
+    tail = _EDGE_JUNK.search(text[start:end])
+    if tail and tail.start() > 0:
+        end = start + tail.start()
+    return start, end
 
 
 def _fragments(text: str, span: Span) -> Iterator[Span]:
     pos = span.start
     cuts = [(m.start(), m.end()) for m in _CUT.finditer(text, span.start, span.end)]
     for a, b in [*cuts, (span.end, span.end)]:
-        start, end = pos, a
+        start, end = trim_edges(text, pos, a)
         pos = b
-        piece = text[start:end]
-        head = _EDGE_JUNK.match(piece)
-        if head:
-            start += head.end()
-        tail = _EDGE_JUNK.search(text[start:end])
-        if tail and tail.start() > 0:
-            end = start + tail.start()
         if sum(c.isalpha() for c in text[start:end]) >= 2:
             yield Span(start, end, span.label, text[start:end])
 
