@@ -454,11 +454,13 @@ def test_workdir_left_by_a_crash_is_not_trusted_for_another_vault(tmp_path: Path
     assert set(tree(out_one)) == set(DOCS)
 
 
-def test_sigkill_during_render_resumes_with_only_the_missing(tmp_path: Path) -> None:
+def _detected_meetings(tmp_path: Path, count: int, lines: int) -> tuple[dict[str, str], Path]:
+    """`count` minutes naming two persons, with sidecars as detect would write them (no
+    model needed): the documents and the workdir."""
     corpus = tmp_path / "corpus"
     docs = {
-        f"d{i:04d}.txt": f"Réunion {i} : Paul Lefebvre et Marie Dubois.\n" * 200
-        for i in range(1500)
+        f"d{i:04d}.txt": f"Réunion {i} : Paul Lefebvre et Marie Dubois.\n" * lines
+        for i in range(count)
     }
     write_corpus(corpus, docs)
     work = tmp_path / "work"
@@ -472,6 +474,27 @@ def test_sigkill_during_render_resumes_with_only_the_missing(tmp_path: Path) -> 
         write_sidecar(work, Sidecar(rel, sha256_hex(text.encode()), "synthetic", tuple(spans)))
         sources.append(Source(rel, str(corpus), str(corpus / rel)))
     write_manifest(work, sources)
+    return docs, work
+
+
+def test_done_markers_are_one_per_batch_and_only_for_the_current_plan(tmp_path: Path) -> None:
+    docs, work = _detected_meetings(tmp_path, 200, 2)
+    out = tmp_path / "out"
+    twophase("assign", "--workdir", work, "--vault", tmp_path / "v.db")
+    twophase("render", "--workdir", work, "--out", out, "--workers", "1")
+    markers = sorted((work / "rendered").iterdir())
+    assert 0 < len(markers) <= len(docs) // 32  # batches of up to 64 documents
+    inodes = {p.name: p.stat().st_ino for p in out.iterdir()}
+    twophase("render", "--workdir", work, "--out", out, "--workers", "1")
+    assert {p.name: p.stat().st_ino for p in out.iterdir()} == inodes  # nothing redone
+    # A new plan: the old markers can serve no run again (and hold original surfaces).
+    twophase("assign", "--workdir", work, "--vault", tmp_path / "other.db")
+    twophase("render", "--workdir", work, "--out", out, "--workers", "1")
+    assert not set(markers) & set((work / "rendered").iterdir())
+
+
+def test_sigkill_during_render_resumes_with_only_the_missing(tmp_path: Path) -> None:
+    docs, work = _detected_meetings(tmp_path, 1500, 200)
     twophase("assign", "--workdir", work, "--vault", tmp_path / "v.db")
     reference = tmp_path / "reference"
     twophase("render", "--workdir", work, "--out", reference, "--workers", "1")

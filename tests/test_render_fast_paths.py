@@ -117,3 +117,22 @@ def test_a_batch_renames_each_unit_whole_and_in_order(
     assert sorted(os.listdir(tmp_path)) == ["a.marker", "a.txt", "c.txt"]  # no temporaries
     assert (tmp_path / "a.txt").read_bytes() == b"A"
     assert len(batch) == 0 and batch.commit() == []
+
+
+def test_a_unit_staged_first_is_renamed_and_reported_first(tmp_path: Path) -> None:
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "x").write_bytes(b"")  # a folder where a file should go: it fails
+    batch = AtomicBatch()
+    batch.stage((tmp_path / "a.txt", b"A", 0o644, True))
+    batch.stage((tmp_path / "taken", b"m", 0o600, False), first=True)
+    errors = batch.commit()
+    assert isinstance(errors[0], OSError) and errors[1] is None
+    assert sorted(os.listdir(tmp_path)) == ["a.txt", "taken"]  # no temporaries
+
+
+def test_a_discarded_batch_leaves_nothing(tmp_path: Path) -> None:
+    batch = AtomicBatch()
+    batch.stage((tmp_path / "a.txt", b"A", 0o644, True))
+    batch.stage((tmp_path / "m", b"m", 0o600, False), first=True)
+    batch.discard()
+    assert os.listdir(tmp_path) == [] and len(batch) == 0 and batch.commit() == []

@@ -118,9 +118,9 @@ class AtomicBatch:
     or reports one, each file and then each folder is fsynced instead, which also tells
     which file failed.
 
-    Files are staged in units (render's done-marker and its output): a unit is renamed
-    whole, in order, or not at all. Invariant: a final name only ever holds a whole file,
-    flushed before its rename when staged `durable`.
+    Files are staged in units (render's outputs, and the done-marker of the batch staged
+    first): a unit is renamed whole, in order, or not at all. Invariant: a final name only
+    ever holds a whole file, flushed before its rename when staged `durable`.
     """
 
     def __init__(self) -> None:
@@ -130,8 +130,10 @@ class AtomicBatch:
     def __len__(self) -> int:
         return len(self._units)
 
-    def stage(self, *files: tuple[Path, bytes, int, bool]) -> None:
-        """Write one unit, (path, data, mode, durable) each, under temporary names.
+    def stage(self, *files: tuple[Path, bytes, int, bool], first: bool = False) -> None:
+        """Write one unit, (path, data, mode, durable) each, under temporary names; `first`
+        puts it before the units staged so far (it is renamed, and its error returned,
+        first).
 
         Nothing is visible until `commit`; on an error no temporary of the unit is left.
         """
@@ -151,8 +153,17 @@ class AtomicBatch:
         except BaseException:
             _discard(unit)
             raise
-        self._units.append(unit)
+        if first:
+            self._units.insert(0, unit)
+        else:
+            self._units.append(unit)
         self.bytes += sum(len(data) for _, data, _, _ in files)
+
+    def discard(self) -> None:
+        """Drop every staged unit: its temporaries are removed, nothing is renamed."""
+        units, self._units, self.bytes = self._units, [], 0
+        for unit in units:
+            _discard(unit)
 
     def commit(self) -> list[OSError | None]:
         """Flush, rename and make the names durable; the error of each unit, in order."""

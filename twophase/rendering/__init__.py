@@ -62,6 +62,9 @@ class Receipt:
     bom: bytes = b""
 
 
+Done = tuple[Receipt, int, int]  # an output's receipt, its size, leaks still readable in it
+
+
 @dataclass(frozen=True, slots=True)
 class RenderResult:
     documents: int
@@ -77,7 +80,9 @@ class RenderResult:
 @dataclass(frozen=True, slots=True)
 class _Task:
     out: str
-    items: tuple[tuple[Source, DocumentRow], ...]  # rows: they pickle fast
+    # Each document as a plain row (they pickle fast), with what earlier runs of this plan
+    # wrote for it (`_previous`).
+    items: tuple[tuple[Source, DocumentRow, tuple[Done, ...]], ...]
     workdir: str  # workers read the plan's surface variants from it, once per process
     plan_sha256: str  # outputs rendered from this exact plan are not redone
 
@@ -102,10 +107,12 @@ def render(
     sizes = [_size(s.path) for s, _ in items]
     groups = guided_chunks(sizes, executor.workers, smallest=_CHUNK_MIN, largest=_CHUNK_MAX)
     plan_sha256 = sha256_hex((workdir / "plan.msgpack").read_bytes())
-    sweep_temporaries(
-        path for _, (rel, _, _) in items for path in (out / rel, _marker(workdir, rel))
-    )
-    tasks = [_Task(str(out), tuple(items[i] for i in g), str(workdir), plan_sha256) for g in groups]
+    sweep_temporaries(out / rel for _, (rel, _, _) in items)
+    previous = _previous(workdir, out, plan_sha256)
+    planned = [(s, d, tuple(previous.get(d[0], ()))) for s, d in items]
+    tasks = [
+        _Task(str(out), tuple(planned[i] for i in g), str(workdir), plan_sha256) for g in groups
+    ]
     receipts: list[Receipt] = []
     failures: list[Failure] = []
     leaked: list[LeakFinding] = []
@@ -167,46 +174,50 @@ _BATCH_DOCUMENTS = 64
 _BATCH_BYTES = 16 * 1024 * 1024
 
 
-def _render_task(task: _Task) -> list[tuple[Receipt, int, int] | Failure]:
-    results: list[tuple[Receipt, int, int] | Failure] = []
+def _render_task(task: _Task) -> list[Done | Failure]:
+    results: list[Done | Failure] = []
     matcher = propagate.matcher_of(Path(task.workdir))
     workdir, out = Path(task.workdir), Path(task.out)
     mode = 0o666 & ~_umask()
     private_dir(workdir / "rendered")
     folders: set[Path] = set()
     batch = AtomicBatch()
-    staged: list[tuple[str, tuple[Receipt, int, int]]] = []
+    staged: list[tuple[str, Done]] = []
 
     def flush() -> None:
-        for (rel, done), error in zip(staged, batch.commit(), strict=True):
-            results.append(done if error is None else Failure(rel, reason_of(error)))
+        if not staged:
+            return
+        done = [d for _, d in staged]
+        marker = _marker(workdir, out, task.plan_sha256, [r.document for r, _, _ in done])
+        try:
+            # Renamed before the outputs: a crash between leaves a marker whose outputs are
+            # missing, which `_reuse` rejects (it hashes them), never an output without
+            # its marker, which would be rendered again. No fsync of its own: losing it
+            # only costs a redo.
+            record = _marker_record(out, task.plan_sha256, done)
+            batch.stage((marker, record, PRIVATE_FILE, False), first=True)
+        except OSError as exc:
+            batch.discard()
+            results.extend(Failure(rel, reason_of(exc)) for rel, _ in staged)
+        else:
+            errors = batch.commit()
+            for (rel, d), error in zip(staged, errors[1:], strict=True):
+                results.append(d if error is None else Failure(rel, reason_of(error)))
         staged.clear()
 
-    for source, doc in task.items:
+    for source, doc, previous in task.items:
         rel = doc[0]
         try:
-            done = _already_done(workdir, out, rel, task.plan_sha256)
-            if done is not None:
-                results.append(done)
+            reused = _reuse(out, rel, previous)
+            if reused is not None:
+                results.append(reused)
                 continue
             output, done = _render_one(source, doc, matcher)
             target = out / rel
             if target.parent not in folders:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 folders.add(target.parent)
-            # The marker is renamed before the output: a crash between the two leaves a
-            # marker whose output is missing, which `_already_done` rejects (it hashes the
-            # output), never an output without its marker, which would be rendered again.
-            # The marker needs no fsync of its own: losing it only costs a redo.
-            batch.stage(
-                (
-                    _marker(workdir, rel),
-                    _marker_record(out, task.plan_sha256, done),
-                    PRIVATE_FILE,
-                    False,
-                ),
-                (target, output, mode, True),
-            )
+            batch.stage((target, output, mode, True))
             staged.append((source.rel, done))
         except Exception as exc:  # one bad document never sinks the batch
             results.append(Failure(source.rel, reason_of(exc)))
@@ -217,47 +228,87 @@ def _render_task(task: _Task) -> list[tuple[Receipt, int, int] | Failure]:
 
 
 # Done-markers live in the private workdir (receipts hold original surfaces): one per
-# output, naming the plan it was rendered from and the output's hash.
-_MARKER = "twophase.rendered/1"
+# flushed batch of outputs, naming the plan and the folder they were rendered for, with
+# each output's receipt, which holds its hash. One per batch, not per output: a file
+# created costs ~100 us of system time here, and a marker per output was ~45% of render's
+# time for small documents (docs/performance.md, "render at scale").
+_MARKER = "twophase.rendered/2"
+_MARKERS = "rendered"
 
 
-def _marker(workdir: Path, rel: str) -> Path:
-    return workdir / "rendered" / f"{sha256_hex(rel.encode('utf-8', 'surrogatepass'))}.msgpack"
+def _marker(workdir: Path, out: Path, plan_sha256: str, documents: list[str]) -> Path:
+    key = "\0".join([plan_sha256, str(out), *documents]).encode("utf-8", "surrogatepass")
+    return workdir / _MARKERS / f"{sha256_hex(key)}.msgpack"
 
 
-def _marker_record(out: Path, plan_sha256: str, done: tuple[Receipt, int, int]) -> bytes:
-    receipt, size, leak_count = done
-    fields = [getattr(receipt, f) for f in Receipt.__dataclass_fields__]
+def _marker_record(out: Path, plan_sha256: str, done: list[Done]) -> bytes:
     record = {
         "schema": _MARKER,
         "plan": plan_sha256,
         "out": str(out),
-        "receipt": fields,
-        "size": size,
-        "leaks": leak_count,
+        "documents": [
+            [[getattr(r, f) for f in Receipt.__dataclass_fields__], size, leaks]
+            for r, size, leaks in done
+        ],
     }
     return bytes(msgpack.packb(record, use_bin_type=True))
 
 
-def _already_done(
-    workdir: Path, out: Path, rel: str, plan_sha256: str
-) -> tuple[Receipt, int, int] | None:
-    """The stored result if this output was written whole from this plan, else None."""
+def _previous(workdir: Path, out: Path, plan_sha256: str) -> dict[str, list[Done]]:
+    """What earlier runs of this plan wrote into `out`, by document, from the done-markers.
+
+    Markers of another plan or an older schema are removed: no run can use them again, and
+    they hold original surfaces. So are the temporaries of markers whose writer is gone.
+    """
+    folder = workdir / _MARKERS
+    found: dict[str, list[Done]] = {}
     try:
-        record = msgpack.unpackb(_marker(workdir, rel).read_bytes(), raw=False)
-        if record["schema"] != _MARKER or record["plan"] != plan_sha256:
-            return None
-        if record["out"] != str(out):
-            return None
-        doc, sha, reps, originals, source, encoding, bom = record["receipt"]
-        receipt = Receipt(
-            doc, sha, tuple(tuple(r) for r in reps), tuple(originals), source, encoding, bytes(bom)
-        )
-        if doc != rel or sha256_hex((out / rel).read_bytes()) != sha:
-            return None
-        return receipt, int(record["size"]), int(record["leaks"])
-    except (OSError, ValueError, TypeError, KeyError, msgpack.UnpackException):
+        entries = list(os.scandir(folder))
+    except OSError:
+        return found
+    # ".NAME.PID.tmp" -> NAME: sweep_temporaries removes those whose writer is gone.
+    sweep_temporaries(
+        folder / e.name[1:].rsplit(".", 2)[0]
+        for e in entries
+        if e.name.startswith(".") and e.name.endswith(".tmp")
+    )
+    for entry in entries:
+        if entry.name.startswith(".") or not entry.name.endswith(".msgpack"):
+            continue
+        try:
+            record = msgpack.unpackb(Path(entry.path).read_bytes(), raw=False)
+            if record["schema"] != _MARKER or record["plan"] != plan_sha256:
+                os.unlink(entry.path)
+                continue
+            if record["out"] != str(out):
+                continue
+            for fields, size, leaks in record["documents"]:
+                doc, sha, reps, originals, source, encoding, bom = fields
+                receipt = Receipt(
+                    doc,
+                    sha,
+                    tuple(tuple(r) for r in reps),
+                    tuple(originals),
+                    source,
+                    encoding,
+                    bytes(bom),
+                )
+                found.setdefault(doc, []).append((receipt, int(size), int(leaks)))
+        except (OSError, ValueError, TypeError, KeyError, msgpack.UnpackException):
+            continue  # unreadable: its documents are rendered again
+    return found
+
+
+def _reuse(out: Path, rel: str, previous: tuple[Done, ...]) -> Done | None:
+    """A stored result of `rel` whose output is still there, whole (its hash is in the
+    receipt), else None."""
+    if not previous:
         return None
+    try:
+        digest = sha256_hex((out / rel).read_bytes())
+    except OSError:
+        return None
+    return next((d for d in previous if d[0].output_sha256 == digest), None)
 
 
 def _render_one(
