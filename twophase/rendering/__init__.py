@@ -17,8 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import msgpack
-
 from twophase.corpus import Failure, Source
 from twophase.errors import DocumentChanged, UsageError, reason_of
 from twophase.executors import Executor, LocalExecutor, guided_chunks
@@ -30,8 +28,9 @@ from twophase.files import (
     sweep_temporaries,
 )
 from twophase.formats import decode, encode, format_for
-from twophase.rendering import leaks, propagate
+from twophase.rendering import leaks, markers, propagate
 from twophase.rendering.leaks import LeakFinding
+from twophase.rendering.receipt import Done, Receipt
 from twophase.sidecar import (
     DocumentRow,
     read_document_rows,
@@ -41,28 +40,6 @@ from twophase.sidecar import (
 __all__ = ["Receipt", "RenderResult", "prepare", "render"]
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True, slots=True)
-class Receipt:
-    """What render did to one document, in output coordinates (for `reverse`).
-
-    It holds personal data (`originals`): it goes from the worker to the main process,
-    which seals it into the vault, and is never written anywhere else.
-    """
-
-    document: str
-    output_sha256: str
-    replacements: tuple[tuple[int, int, int], ...]  # (start, end, entity) in the output
-    # What `reverse` needs for the exact source bytes: the source text each replacement
-    # replaced (in the order of `replacements`), and how that text was encoded.
-    originals: tuple[str, ...] = ()
-    source_sha256: str = ""
-    encoding: str = "utf-8"
-    bom: bytes = b""
-
-
-Done = tuple[Receipt, int, int]  # an output's receipt, its size, leaks still readable in it
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +58,7 @@ class RenderResult:
 class _Task:
     out: str
     # Each document as a plain row (they pickle fast), with what earlier runs of this plan
-    # wrote for it (`_previous`).
+    # wrote for it (`markers.previous_results`).
     items: tuple[tuple[Source, DocumentRow, tuple[Done, ...]], ...]
     workdir: str  # workers read the plan's surface variants from it, once per process
     plan_sha256: str  # outputs rendered from this exact plan are not redone
@@ -108,7 +85,7 @@ def render(
     groups = guided_chunks(sizes, executor.workers, smallest=_CHUNK_MIN, largest=_CHUNK_MAX)
     plan_sha256 = sha256_hex((workdir / "plan.msgpack").read_bytes())
     sweep_temporaries(out / rel for _, (rel, _, _) in items)
-    previous = _previous(workdir, out, plan_sha256)
+    previous = markers.previous_results(workdir, out, plan_sha256)
     planned = [(s, d, tuple(previous.get(d[0], ()))) for s, d in items]
     tasks = [
         _Task(str(out), tuple(planned[i] for i in g), str(workdir), plan_sha256) for g in groups
@@ -179,7 +156,7 @@ def _render_task(task: _Task) -> list[Done | Failure]:
     matcher = propagate.matcher_of(Path(task.workdir))
     workdir, out = Path(task.workdir), Path(task.out)
     mode = 0o666 & ~_umask()
-    private_dir(workdir / "rendered")
+    private_dir(markers.folder(workdir))
     folders: set[Path] = set()
     batch = AtomicBatch()
     staged: list[tuple[str, Done]] = []
@@ -188,13 +165,15 @@ def _render_task(task: _Task) -> list[Done | Failure]:
         if not staged:
             return
         done = [d for _, d in staged]
-        marker = _marker(workdir, out, task.plan_sha256, [r.document for r, _, _ in done])
+        marker = markers.marker_path(
+            workdir, out, task.plan_sha256, [r.document for r, _, _ in done]
+        )
         try:
             # Renamed before the outputs: a crash between leaves a marker whose outputs are
-            # missing, which `_reuse` rejects (it hashes them), never an output without
+            # missing, which `markers.reuse` rejects (it hashes them), never an output without
             # its marker, which would be rendered again. No fsync of its own: losing it
             # only costs a redo.
-            record = _marker_record(out, task.plan_sha256, done)
+            record = markers.marker_record(out, task.plan_sha256, done)
             batch.stage((marker, record, PRIVATE_FILE, False), first=True)
         except OSError as exc:
             batch.discard()
@@ -208,7 +187,7 @@ def _render_task(task: _Task) -> list[Done | Failure]:
     for source, doc, previous in task.items:
         rel = doc[0]
         try:
-            reused = _reuse(out, rel, previous)
+            reused = markers.reuse(out, rel, previous)
             if reused is not None:
                 results.append(reused)
                 continue
@@ -225,90 +204,6 @@ def _render_task(task: _Task) -> list[Done | Failure]:
             flush()
     flush()
     return results
-
-
-# Done-markers live in the private workdir (receipts hold original surfaces): one per
-# flushed batch of outputs, naming the plan and the folder they were rendered for, with
-# each output's receipt, which holds its hash. One per batch, not per output: a file
-# created costs ~100 us of system time here, and a marker per output was ~45% of render's
-# time for small documents (docs/performance.md, "render at scale").
-_MARKER = "twophase.rendered/2"
-_MARKERS = "rendered"
-
-
-def _marker(workdir: Path, out: Path, plan_sha256: str, documents: list[str]) -> Path:
-    key = "\0".join([plan_sha256, str(out), *documents]).encode("utf-8", "surrogatepass")
-    return workdir / _MARKERS / f"{sha256_hex(key)}.msgpack"
-
-
-def _marker_record(out: Path, plan_sha256: str, done: list[Done]) -> bytes:
-    record = {
-        "schema": _MARKER,
-        "plan": plan_sha256,
-        "out": str(out),
-        "documents": [
-            [[getattr(r, f) for f in Receipt.__dataclass_fields__], size, leaks]
-            for r, size, leaks in done
-        ],
-    }
-    return bytes(msgpack.packb(record, use_bin_type=True))
-
-
-def _previous(workdir: Path, out: Path, plan_sha256: str) -> dict[str, list[Done]]:
-    """What earlier runs of this plan wrote into `out`, by document, from the done-markers.
-
-    Markers of another plan or an older schema are removed: no run can use them again, and
-    they hold original surfaces. So are the temporaries of markers whose writer is gone.
-    """
-    folder = workdir / _MARKERS
-    found: dict[str, list[Done]] = {}
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return found
-    # ".NAME.PID.tmp" -> NAME: sweep_temporaries removes those whose writer is gone.
-    sweep_temporaries(
-        folder / e.name[1:].rsplit(".", 2)[0]
-        for e in entries
-        if e.name.startswith(".") and e.name.endswith(".tmp")
-    )
-    for entry in entries:
-        if entry.name.startswith(".") or not entry.name.endswith(".msgpack"):
-            continue
-        try:
-            record = msgpack.unpackb(Path(entry.path).read_bytes(), raw=False)
-            if record["schema"] != _MARKER or record["plan"] != plan_sha256:
-                os.unlink(entry.path)
-                continue
-            if record["out"] != str(out):
-                continue
-            for fields, size, leaks in record["documents"]:
-                doc, sha, reps, originals, source, encoding, bom = fields
-                receipt = Receipt(
-                    doc,
-                    sha,
-                    tuple(tuple(r) for r in reps),
-                    tuple(originals),
-                    source,
-                    encoding,
-                    bytes(bom),
-                )
-                found.setdefault(doc, []).append((receipt, int(size), int(leaks)))
-        except (OSError, ValueError, TypeError, KeyError, msgpack.UnpackException):
-            continue  # unreadable: its documents are rendered again
-    return found
-
-
-def _reuse(out: Path, rel: str, previous: tuple[Done, ...]) -> Done | None:
-    """A stored result of `rel` whose output is still there, whole (its hash is in the
-    receipt), else None."""
-    if not previous:
-        return None
-    try:
-        digest = sha256_hex((out / rel).read_bytes())
-    except OSError:
-        return None
-    return next((d for d in previous if d[0].output_sha256 == digest), None)
 
 
 def _render_one(
