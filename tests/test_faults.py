@@ -525,7 +525,7 @@ def test_sigkill_during_render_resumes_with_only_the_missing(tmp_path: Path) -> 
 
 
 def test_only_temporaries_of_dead_writers_and_known_names_are_swept(tmp_path: Path) -> None:
-    from twophase.files import sweep_temporaries
+    from twophase.files import sweep_folder, sweep_temporaries
 
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],
@@ -545,3 +545,10 @@ def test_only_temporaries_of_dead_writers_and_known_names_are_swept(tmp_path: Pa
         (tmp_path / name).write_text("x")
     assert sweep_temporaries([tmp_path / "a.txt", tmp_path / "missing" / "c.txt"]) == 1
     assert {p.name for p in tmp_path.iterdir()} == {n for n, swept in files.items() if not swept}
+    # A folder only twophase writes (render's done-markers): any name, dead writers only.
+    assert sweep_folder(tmp_path) == 1
+    assert {p.name for p in tmp_path.iterdir()} == {
+        f".a.txt.{os.getpid()}.tmp",
+        ".a.txt.tmp",
+        "a.txt",
+    }

@@ -79,19 +79,30 @@ def sweep_temporaries(paths: Iterable[Path]) -> int:
     wanted: dict[Path, set[str]] = {}
     for path in paths:
         wanted.setdefault(path.parent, set()).add(path.name)
+    return sum(_sweep(folder, names) for folder, names in wanted.items())
+
+
+def sweep_folder(folder: Path) -> int:
+    """`sweep_temporaries` of every name in `folder`: for a private folder only twophase
+    writes, whose final names are not known in advance (render's done-markers)."""
+    return _sweep(folder, None)
+
+
+def _sweep(folder: Path, names: set[str] | None) -> int:
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
     removed = 0
-    for folder, names in wanted.items():
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
+    for entry in entries:
+        m = _TEMPORARY.fullmatch(entry.name)
+        if m is None or (names is not None and m["name"] not in names):
             continue
-        for entry in entries:
-            m = _TEMPORARY.fullmatch(entry.name)
-            if m is None or m["name"] not in names or _alive(int(m["pid"])):
-                continue
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(entry.path)
-                removed += 1
+        if _alive(int(m["pid"])):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(entry.path)
+            removed += 1
     return removed
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import msgpack
 
-from twophase.files import sha256_hex, sweep_temporaries
+from twophase.files import sha256_hex, sweep_folder
 from twophase.rendering.receipt import Done, Receipt
 
 # Done-markers live in the private workdir (receipts hold original surfaces): one per
@@ -55,16 +55,11 @@ def previous_results(workdir: Path, out: Path, plan_sha256: str) -> dict[str, li
     """
     markers = folder(workdir)
     found: dict[str, list[Done]] = {}
+    sweep_folder(markers)
     try:
         entries = list(os.scandir(markers))
     except OSError:
         return found
-    # ".NAME.PID.tmp" -> NAME: sweep_temporaries removes those whose writer is gone.
-    sweep_temporaries(
-        markers / e.name[1:].rsplit(".", 2)[0]
-        for e in entries
-        if e.name.startswith(".") and e.name.endswith(".tmp")
-    )
     for entry in entries:
         if entry.name.startswith(".") or not entry.name.endswith(".msgpack"):
             continue
