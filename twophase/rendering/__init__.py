@@ -206,9 +206,7 @@ def _render_task(task: _Task) -> list[Done | Failure]:
     return results
 
 
-def _render_one(
-    source: Source, doc: DocumentRow, matcher: propagate.Matcher
-) -> tuple[bytes, Done]:
+def _render_one(source: Source, doc: DocumentRow, matcher: propagate.Matcher) -> tuple[bytes, Done]:
     """One document's output bytes, with its receipt, size and how many leaks it still has."""
     document, sha256, planned = doc
     data = Path(source.path).read_bytes()
