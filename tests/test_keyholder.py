@@ -264,6 +264,29 @@ def test_audit_lists_runs_with_counts_and_versions(batch: tuple[Path, Path, Path
     assert not any(name in text for name in ("Dubois", "Lyon", "Renault", "notes"))
 
 
+# ---------------------------------------------------------------------------- export
+
+
+def test_export_streams_after_recording_itself(batch: tuple[Path, Path, Path]) -> None:
+    """One entity decrypted at a time, once the audit record is committed: a damaged last
+    row stops the export there, after every entity before it, not before the first."""
+    _, _, vault = batch
+    with sqlite3.connect(vault) as db:
+        total, last = db.execute("SELECT count(*), max(id) FROM entities").fetchone()
+        (blob,) = db.execute("SELECT record FROM entities WHERE id = ?", (last,)).fetchone()
+        damaged = blob[:20] + bytes([blob[20] ^ 1]) + blob[21:]
+        db.execute("UPDATE entities SET record = ? WHERE id = ?", (damaged, last))
+    entities = keyholder.export(vault, PASSPHRASE)
+    got = [next(entities)]
+    # Read past the vault's lock, which the export holds until it ends.
+    with sqlite3.connect(vault) as db:
+        (text,) = db.execute("SELECT record FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+    assert json.loads(text)["command"] == "export" and json.loads(text)["entities"] == total
+    with pytest.raises(VaultCorrupt):
+        got.extend(entities)
+    assert len(got) == total - 1 and all(e["original"] for e in got)
+
+
 # ----------------------------------------------------------------------------- rekey
 
 

@@ -1,12 +1,13 @@
 """`export`: the vault's whole mapping, in clear, for the key holder.
 
 Invariant: the mapping never leaves the vault without an audit record of it (a count,
-no name).
+no name), committed before the first entity is handed out.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,26 +16,25 @@ from twophase.keyholder.records import entity_record
 from twophase.vault import Vault
 
 
-def export(vault_path: Path, passphrase: str) -> list[dict[str, Any]]:
-    """Every entity of the vault: type, original, pseudonym, component pairs.
+def export(vault_path: Path, passphrase: str) -> Iterator[dict[str, Any]]:
+    """Every entity of the vault, in id order: type, original, pseudonym, component pairs.
 
-    The whole mapping leaves the vault here, so the export itself is written to the audit
-    log (a count, no name).
+    Streamed, one entity decrypted at a time: a list of the whole mapping held 1.4 GB at
+    a million entities (docs/performance.md). The whole mapping may leave the vault here,
+    so the audit record (a count, no name) is committed first; an export cut short, by
+    the reader or by a damaged row, stays recorded as asked for. Nothing is opened, and
+    no passphrase checked, before the first entity is asked for.
     """
     started = time.time()
     with Vault.open(vault_path, passphrase) as vault:
-        rows = list(vault.rows("SELECT id, type, record FROM entities ORDER BY id"))
-        out: list[dict[str, Any]] = []
-        for eid, type_, sealed in rows:
-            record = entity_record(vault, int(eid), sealed)
-            out.append(
-                {
-                    "type": type_,
-                    "original": record["original"],
-                    "pseudonym": record["pseudonym"],
-                    "components": record["components"],
-                }
-            )
+        ((count,),) = vault.rows("SELECT count(*) FROM entities")
         with vault.transaction() as db:
-            log_run(db, "export", started, entities=len(out))
-    return out
+            log_run(db, "export", started, entities=int(count))
+        for eid, type_, sealed in vault.rows("SELECT id, type, record FROM entities ORDER BY id"):
+            record = entity_record(vault, int(eid), sealed)
+            yield {
+                "type": type_,
+                "original": record["original"],
+                "pseudonym": record["pseudonym"],
+                "components": record["components"],
+            }
