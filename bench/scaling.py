@@ -184,7 +184,6 @@ def _copy(sources: list[tuple[Path, Path]], durable: str = "") -> float:
     "batch" goes through `files.AtomicBatch` in batches of render's size, as render does.
     """
     from twophase.files import AtomicBatch
-    from twophase.rendering import _BATCH_DOCUMENTS
 
     started = time.perf_counter()
     batch = AtomicBatch()
@@ -200,7 +199,7 @@ def _copy(sources: list[tuple[Path, Path]], durable: str = "") -> float:
             os.replace(tmp, dst)
         elif durable == "batch":
             batch.stage((dst, data, 0o644, True))
-            if len(batch) >= _BATCH_DOCUMENTS:
+            if batch.full():
                 assert not any(batch.commit())
         else:
             dst.write_bytes(data)

@@ -134,12 +134,22 @@ class AtomicBatch:
     ever holds a whole file, flushed before its rename when staged `durable`.
     """
 
+    # When to commit: every this many units or bytes, whichever comes first. The flushes of
+    # a batch cost a fraction of one fsync per file (docs/performance.md, "render against a
+    # plain copy"); small enough that a crash costs little work and leaves few temporaries.
+    UNITS = 64
+    BYTES = 16 * 1024 * 1024
+
     def __init__(self) -> None:
         self._units: list[list[_Staged]] = []
         self.bytes = 0
 
     def __len__(self) -> int:
         return len(self._units)
+
+    def full(self) -> bool:
+        """Whether the caller should `commit` now."""
+        return len(self._units) >= self.UNITS or self.bytes >= self.BYTES
 
     def stage(self, *files: tuple[Path, bytes, int, bool], first: bool = False) -> None:
         """Write one unit, (path, data, mode, durable) each, under temporary names; `first`

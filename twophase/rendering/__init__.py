@@ -143,13 +143,6 @@ def _size(path: str) -> int:
 _CHUNK_MIN = 1024 * 1024
 _CHUNK_MAX = 64 * 1024 * 1024
 
-# Outputs are made durable in batches (files.AtomicBatch), one flush per this many
-# documents or bytes, whichever comes first: measured in docs/performance.md, where the
-# fsyncs of a batch cost a fraction of one fsync per file. Small enough that a crash costs
-# little work and leaves few hidden temporaries.
-_BATCH_DOCUMENTS = 64
-_BATCH_BYTES = 16 * 1024 * 1024
-
 
 def _render_task(task: _Task) -> list[Done | Failure]:
     results: list[Done | Failure] = []
@@ -200,7 +193,7 @@ def _render_task(task: _Task) -> list[Done | Failure]:
             staged.append((source.rel, done))
         except Exception as exc:  # one bad document never sinks the batch
             results.append(Failure(source.rel, reason_of(exc)))
-        if len(batch) >= _BATCH_DOCUMENTS or batch.bytes >= _BATCH_BYTES:
+        if batch.full():  # outputs are made durable a batch at a time
             flush()
     flush()
     return results
