@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import msgpack
 import pytest
@@ -22,7 +25,7 @@ from tests.test_end_to_end import DOCS, tree, twophase
 from twophase import keyholder
 from twophase.errors import UsageError, VaultCorrupt, WrongPassphrase
 from twophase.executors import LocalExecutor
-from twophase.keyholder import rekeying
+from twophase.keyholder import rekeying, reversal
 from twophase.run import run_all
 from twophase.vault import Vault
 
@@ -148,6 +151,42 @@ def test_reverse_refuses_to_write_into_its_input(batch: tuple[Path, Path, Path])
     _, out, vault = batch
     with pytest.raises(UsageError):
         keyholder.reverse([out], out, vault, PASSPHRASE)
+
+
+def test_reverse_stopped_midway_leaves_no_temporary_of_an_original(
+    batch: tuple[Path, Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Originals are staged in batches before their flush: an interrupt takes the staged
+    ones away with it, since a hidden temporary would hold re-identified text."""
+    _, out, vault = batch
+    real = reversal._reversed_bytes
+    calls = []
+
+    def interrupted(*args: Any) -> tuple[bytes, int]:
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(reversal, "_reversed_bytes", interrupted)
+    back = tmp_path / "back"
+    with pytest.raises(KeyboardInterrupt):
+        keyholder.reverse([out], back, vault, PASSPHRASE)
+    assert len(calls) == 3 and [p for p in back.rglob("*") if p.is_file()] == []
+    # A SIGKILL leaves what it staged; the next reverse into that folder sweeps it.
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    rel = sorted(tree(out))[0]
+    (back / rel).parent.mkdir(parents=True, exist_ok=True)
+    killed = (back / rel).with_name(f".{Path(rel).name}.{int(dead.stdout)}.tmp")
+    killed.write_bytes(b"Marie Dubois")
+    monkeypatch.setattr(reversal, "_reversed_bytes", real)
+    keyholder.reverse([out], back, vault, PASSPHRASE)
+    assert not killed.exists() and (back / rel).exists()
 
 
 def test_rerun_records_receipts_once(batch: tuple[Path, Path, Path], tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from twophase.corpus import Failure, discover
 from twophase.errors import UsageError, VaultCorrupt, reason_of
-from twophase.files import PRIVATE_FILE, private_dir, sha256_hex, write_atomic
+from twophase.files import PRIVATE_FILE, AtomicBatch, private_dir, sha256_hex, sweep_temporaries
 from twophase.formats import Edit, apply_edits
 from twophase.keyholder.audit_log import list_hash, log_run
 from twophase.keyholder.records import DocRecord, doc_record
@@ -45,28 +45,53 @@ def reverse(inputs: list[Path], out: Path, vault_path: Path, passphrase: str) ->
         raise UsageError("the output folder is an input folder; choose another --out")
     done = partial = unknown = 0
     seen: list[tuple[str, str]] = []
-    with Vault.open(vault_path, passphrase) as vault:
-        entities = {int(i) for (i,) in vault.rows("SELECT id FROM entities")}
-        for source in sources:
-            try:
-                data = Path(source.path).read_bytes()
-                seen.append((source.rel, sha256_hex(data)))
-                record = _find_record(vault, source.rel, data)
-                if record is None:
-                    unknown += 1
-                    failures.append(
-                        Failure(source.rel, "not an output of this vault (unknown bytes)")
-                    )
-                    continue
-                original, left = _reversed_bytes(record, data, entities)
-                target = out / source.rel
-                private_dir(target.parent)
-                write_atomic(target, original, mode=PRIVATE_FILE)
-            except Exception as exc:  # one bad document never sinks the batch
-                failures.append(Failure(source.rel, reason_of(exc)))
+    # Written as render writes: a batch of files made durable at once, not an fsync each.
+    batch = AtomicBatch()
+    staged: list[tuple[str, int]] = []  # (document, spans left pseudonymized)
+    folders: set[Path] = set()
+
+    def commit() -> None:
+        nonlocal done, partial
+        for (rel, left), error in zip(staged, batch.commit(), strict=True):
+            if error is not None:
+                failures.append(Failure(rel, reason_of(error)))
                 continue
             done += 1
             partial += left > 0
+        staged.clear()
+
+    with Vault.open(vault_path, passphrase) as vault:
+        entities = {int(i) for (i,) in vault.rows("SELECT id FROM entities")}
+        # What a killed reverse left staged: re-identified text under hidden names.
+        sweep_temporaries(out / s.rel for s in sources)
+        try:
+            for source in sources:
+                try:
+                    data = Path(source.path).read_bytes()
+                    seen.append((source.rel, sha256_hex(data)))
+                    record = _find_record(vault, source.rel, data)
+                    if record is None:
+                        unknown += 1
+                        failures.append(
+                            Failure(source.rel, "not an output of this vault (unknown bytes)")
+                        )
+                        continue
+                    original, left = _reversed_bytes(record, data, entities)
+                    target = out / source.rel
+                    if target.parent not in folders:
+                        private_dir(target.parent)
+                        folders.add(target.parent)
+                    batch.stage((target, original, PRIVATE_FILE, True))
+                    staged.append((source.rel, left))
+                except Exception as exc:  # one bad document never sinks the batch
+                    failures.append(Failure(source.rel, reason_of(exc)))
+                    continue
+                if batch.full():
+                    commit()
+            commit()
+        except BaseException:
+            batch.discard()  # no temporary of re-identified text is left behind
+            raise
         with vault.transaction() as db:
             log_run(
                 db,
