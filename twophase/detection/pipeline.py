@@ -9,6 +9,7 @@ recognizers, this logic's version and the lists' content.
 from __future__ import annotations
 
 import importlib.metadata
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,9 +36,10 @@ FAST_EXCLUDED = ("parser", "tok2vec")
 # spaCy's own limit is 1,000,000 characters, and one huge doc costs memory quadratic in
 # nothing useful: long texts are cut at paragraph or line boundaries.
 PIECE_CHARS = 20_000
-# Four pieces at a time keep a worker near 400 MiB; spaCy's default batch (1,000) peaked at
-# 9 GB on 2,000-word documents for a ~4% gain here (docs/performance.md).
-BATCH_SIZE = 4
+# A batch of the model holds up to four long pieces, which keep a worker near 400 MiB
+# (spaCy's default batch, 1,000 texts, peaked at 9 GB on 2,000-word documents for a ~4%
+# gain), or many short texts (docs/performance.md).
+BATCH_CHARS = 4 * PIECE_CHARS
 # Bump when the spans a text gets can change for the same model and lists (sidecars redone).
 DETECT_LOGIC = "5"
 # Words whose tokens a worker has put in spaCy's tokenizer cache (`Detector._warm`); past
@@ -57,15 +59,45 @@ class Detector:
     warmed: set[str] = field(default_factory=set, repr=False, compare=False)
 
     def detect(self, texts: Iterable[str], lists: Lists | None = None) -> Iterator[list[Span]]:
-        """Spans of each text, in order."""
+        """Spans of each text, in order.
+
+        Texts are read lazily, a batch of the model ahead of what is yielded; their pieces
+        go to the model in batches of up to BATCH_CHARS characters, so short texts share
+        one (a call per text ran documents of ~80 words at half the model's speed:
+        docs/performance.md).
+        """
+        fed: deque[tuple[str, list[tuple[int, int]]]] = deque()  # texts the model was given
+        docs = self._model(self._pieces(texts, fed))
+        for first in docs:  # the first piece of the oldest text given
+            text, cuts = fed.popleft()
+            spans = list(_ner_spans(text, first, cuts[0][0]))
+            for offset, _ in cuts[1:]:
+                spans.extend(_ner_spans(text, next(docs), offset))
+            yield context.refine(text, recognizers.find_patterns(text), spans, lists)
+
+    def _pieces(
+        self, texts: Iterable[str], fed: deque[tuple[str, list[tuple[int, int]]]]
+    ) -> Iterator[str]:
         for text in texts:
             self._warm(text)
-            pieces = list(split_pieces(text))
-            spans: list[Span] = []
-            docs = self.nlp.pipe((text[a:b] for a, b in pieces), batch_size=BATCH_SIZE)
-            for (offset, _), doc in zip(pieces, docs, strict=True):
-                spans.extend(_ner_spans(text, doc, offset))
-            yield context.refine(text, recognizers.find_patterns(text), spans, lists)
+            cuts = list(split_pieces(text))  # at least one, even for ""
+            fed.append((text, cuts))
+            for a, b in cuts:
+                yield text[a:b]
+
+    def _model(self, pieces: Iterator[str]) -> Iterator[Any]:
+        """The model's doc of each piece, in order. Batches are bounded in characters, not
+        in pieces: a worker's memory grows with the length of a batch."""
+        batch: list[str] = []
+        size = 0
+        for piece in pieces:
+            if batch and size + len(piece) > BATCH_CHARS:
+                yield from self.nlp.pipe(batch, batch_size=len(batch))
+                batch, size = [], 0
+            batch.append(piece)
+            size += len(piece)
+        if batch:
+            yield from self.nlp.pipe(batch, batch_size=len(batch))
 
     def _warm(self, text: str) -> None:
         """Put each new word of `text` in spaCy's tokenizer cache, tokenized alone.

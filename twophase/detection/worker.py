@@ -7,6 +7,8 @@ use where the executor spawns).
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from twophase.errors import reason_of
 from twophase.files import sha256_hex
 from twophase.formats import format_for
 from twophase.sidecar import Sidecar, write_sidecar
+from twophase.spans import Span
 from twophase.words import marked_tokens, vocabulary
 
 _DETECTOR: Detector | None = None
@@ -53,11 +56,23 @@ def run_task(task: Task) -> list[Outcome]:
     detector = detector_for(task.model)
     print_ = fingerprint(task.model, task.lists)
     outcomes: list[Outcome] = []
-    for source in task.sources:
+    sources = iter(task.sources)
+    read: deque[tuple[Source, bytes, str]] = deque()  # given to the model, not yet written
+
+    def texts() -> Iterator[str]:
+        for source in sources:
+            try:
+                data = Path(source.path).read_bytes()
+                text = format_for(source.rel).extract(data)
+            except Exception as exc:  # one bad document never sinks the batch
+                outcomes.append(Outcome(source.rel, 0, Failure(source.rel, reason_of(exc))))
+                continue
+            read.append((source, data, text))
+            yield text
+
+    def write(spans: list[Span]) -> None:
+        source, data, text = read.popleft()
         try:
-            data = Path(source.path).read_bytes()
-            text = format_for(source.rel).extract(data)
-            (spans,) = detector.detect([text], task.lists)
             words = vocabulary(text)
             present = set(words)
             allow = tuple(a for a in task.lists.allow if marked_tokens(a) <= present)
@@ -66,6 +81,23 @@ def run_task(task: Task) -> list[Outcome]:
                 Sidecar(source.rel, sha256_hex(data), print_, tuple(spans), words, allow),
             )
             outcomes.append(Outcome(source.rel, len(text.split()), None))
-        except Exception as exc:  # one bad document never sinks the batch
+        except Exception as exc:
             outcomes.append(Outcome(source.rel, 0, Failure(source.rel, reason_of(exc))))
+
+    # The task's documents in one stream, so that the model batches short ones together.
+    try:
+        for spans in detector.detect(texts(), task.lists):
+            write(spans)
+    except Exception:
+        # Something failed inside the stream, for a document the model was given: those
+        # not written yet, then the rest, go through one at a time, so only it fails.
+        rest = texts()  # the sources not read yet, from where the stream stopped
+        while read or next(rest, None) is not None:
+            try:
+                (spans,) = detector.detect([read[0][2]], task.lists)
+            except Exception as exc:
+                source = read.popleft()[0]
+                outcomes.append(Outcome(source.rel, 0, Failure(source.rel, reason_of(exc))))
+                continue
+            write(spans)
     return outcomes
