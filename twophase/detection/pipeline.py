@@ -36,10 +36,11 @@ FAST_EXCLUDED = ("parser", "tok2vec")
 # spaCy's own limit is 1,000,000 characters, and one huge doc costs memory quadratic in
 # nothing useful: long texts are cut at paragraph or line boundaries.
 PIECE_CHARS = 20_000
-# A batch of the model holds up to four long pieces, which keep a worker near 400 MiB
-# (spaCy's default batch, 1,000 texts, peaked at 9 GB on 2,000-word documents for a ~4%
-# gain), or many short texts (docs/performance.md).
-BATCH_CHARS = 4 * PIECE_CHARS
+# A batch of the model holds two long pieces or many short texts. Measured with the default
+# profile on 2,000-word documents, one worker: 40,000 characters ran as fast as 80,000 at
+# ~520 against ~660 MiB; 20,000 (a document a batch) took ~420 MiB and ~10% longer
+# (spaCy's default batch, 1,000 texts, peaked at 9 GB; docs/performance.md).
+BATCH_CHARS = 2 * PIECE_CHARS
 # Bump when the spans a text gets can change for the same model and lists (sidecars redone).
 DETECT_LOGIC = "5"
 # Words whose tokens a worker has put in spaCy's tokenizer cache (`Detector._warm`); past
