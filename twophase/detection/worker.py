@@ -59,13 +59,16 @@ def run_task(task: Task) -> list[Outcome]:
     sources = iter(task.sources)
     read: deque[tuple[Source, bytes, str]] = deque()  # given to the model, not yet written
 
+    def fail(rel: str, exc: Exception) -> None:  # one bad document never sinks the batch
+        outcomes.append(Outcome(rel, 0, Failure(rel, reason_of(exc))))
+
     def texts() -> Iterator[str]:
         for source in sources:
             try:
                 data = Path(source.path).read_bytes()
                 text = format_for(source.rel).extract(data)
-            except Exception as exc:  # one bad document never sinks the batch
-                outcomes.append(Outcome(source.rel, 0, Failure(source.rel, reason_of(exc))))
+            except Exception as exc:
+                fail(source.rel, exc)
                 continue
             read.append((source, data, text))
             yield text
@@ -82,7 +85,7 @@ def run_task(task: Task) -> list[Outcome]:
             )
             outcomes.append(Outcome(source.rel, len(text.split()), None))
         except Exception as exc:
-            outcomes.append(Outcome(source.rel, 0, Failure(source.rel, reason_of(exc))))
+            fail(source.rel, exc)
 
     # The task's documents in one stream, so that the model batches short ones together.
     try:
@@ -96,8 +99,7 @@ def run_task(task: Task) -> list[Outcome]:
             try:
                 (spans,) = detector.detect([read[0][2]], task.lists)
             except Exception as exc:
-                source = read.popleft()[0]
-                outcomes.append(Outcome(source.rel, 0, Failure(source.rel, reason_of(exc))))
+                fail(read.popleft()[0].rel, exc)
                 continue
             write(spans)
     return outcomes
