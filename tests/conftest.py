@@ -7,6 +7,8 @@ import contextlib
 import multiprocessing
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -44,6 +46,17 @@ def write_corpus(root: Path, docs: dict[str, str | bytes]) -> Path:
         else:
             path.write_text(content, encoding="utf-8")
     return root
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited: the writer of a temporary a killed run left."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(done.stdout)
 
 
 def _hold(path: str, seconds: float, ready: Any) -> None:

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import MODEL, PASSPHRASE, write_corpus
+from tests.conftest import MODEL, PASSPHRASE, dead_pid, write_corpus
 from tests.test_end_to_end import DOCS, copy, tree, twophase
 from twophase.corpus import Source
 from twophase.errors import SidecarMismatch
@@ -527,13 +527,7 @@ def test_sigkill_during_render_resumes_with_only_the_missing(tmp_path: Path) -> 
 def test_only_temporaries_of_dead_writers_and_known_names_are_swept(tmp_path: Path) -> None:
     from twophase.files import sweep_folder, sweep_temporaries
 
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    pid = int(dead.stdout)
+    pid = dead_pid()
     files = {
         f".a.txt.{pid}.tmp": True,  # ours, its writer gone: swept
         f".a.txt.{os.getpid()}.tmp": False,  # a live writer's

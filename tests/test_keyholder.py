@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import MODEL, PASSPHRASE, write_corpus
+from tests.conftest import MODEL, PASSPHRASE, dead_pid, write_corpus
 from tests.test_end_to_end import DOCS, tree, twophase
 from twophase import keyholder
 from twophase.errors import UsageError, VaultCorrupt, WrongPassphrase
@@ -174,15 +172,9 @@ def test_reverse_stopped_midway_leaves_no_temporary_of_an_original(
         keyholder.reverse([out], back, vault, PASSPHRASE)
     assert len(calls) == 3 and [p for p in back.rglob("*") if p.is_file()] == []
     # A SIGKILL leaves what it staged; the next reverse into that folder sweeps it.
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        text=True,
-        capture_output=True,
-        check=True,
-    )
     rel = sorted(tree(out))[0]
     (back / rel).parent.mkdir(parents=True, exist_ok=True)
-    killed = (back / rel).with_name(f".{Path(rel).name}.{int(dead.stdout)}.tmp")
+    killed = (back / rel).with_name(f".{Path(rel).name}.{dead_pid()}.tmp")
     killed.write_bytes(b"Marie Dubois")
     monkeypatch.setattr(reversal, "_reversed_bytes", real)
     keyholder.reverse([out], back, vault, PASSPHRASE)
@@ -313,8 +305,7 @@ def test_export_streams_after_recording_itself(batch: tuple[Path, Path, Path]) -
     with sqlite3.connect(vault) as db:
         total, last = db.execute("SELECT count(*), max(id) FROM entities").fetchone()
         (blob,) = db.execute("SELECT record FROM entities WHERE id = ?", (last,)).fetchone()
-        damaged = blob[:20] + bytes([blob[20] ^ 1]) + blob[21:]
-        db.execute("UPDATE entities SET record = ? WHERE id = ?", (damaged, last))
+        db.execute("UPDATE entities SET record = ? WHERE id = ?", (_flipped(blob), last))
     entities = keyholder.export(vault, PASSPHRASE)
     got = [next(entities)]
     # Read past the vault's lock, which the export holds until it ends.
@@ -393,10 +384,14 @@ def _copy_record(db: sqlite3.Connection) -> None:
     )
 
 
+def _flipped(blob: bytes) -> bytes:
+    """A sealed cell with one bit of its ciphertext flipped."""
+    return blob[:20] + bytes([blob[20] ^ 1]) + blob[21:]
+
+
 def _flip_bit(db: sqlite3.Connection) -> None:
     (blob,) = db.execute("SELECT record FROM documents WHERE id = 1").fetchone()
-    flipped = blob[:20] + bytes([blob[20] ^ 1]) + blob[21:]
-    db.execute("UPDATE documents SET record = ? WHERE id = 1", (flipped,))
+    db.execute("UPDATE documents SET record = ? WHERE id = 1", (_flipped(blob),))
 
 
 def _bad_audit(db: sqlite3.Connection) -> None:
