@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import MODEL, PASSPHRASE, ROOT, write_corpus
+from twophase.assignment import assign
+from twophase.errors import UsageError
 
 DOCS = {
     "reunions/cr-mars.txt": (
@@ -365,3 +367,36 @@ def test_public_functions_stay_functions_after_their_packages_are_imported() -> 
         "assert sorted(twophase.__all__) == twophase.__all__\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_bad_theme_stops_before_a_vault_exists(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus", {"a.txt": "Marie Dubois habite à Lyon.\n"})
+    for command in (["all", corpus, "--out", tmp_path / "out"], ["assign", "--workdir", corpus]):
+        proc = twophase(*command, "--vault", tmp_path / "v.db", "--theme", "neutre", check=False)
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert not (tmp_path / "v.db").exists()
+    with pytest.raises(UsageError, match="theme"):
+        assign(tmp_path / "work", tmp_path / "v.db", PASSPHRASE, theme="neutre")
+    assert not (tmp_path / "v.db").exists()
+
+
+def test_a_workdir_inside_the_output_folder_is_refused(tmp_path: Path) -> None:
+    """The workdir holds every name of the batch; the output folder is what gets shared."""
+    corpus = write_corpus(tmp_path / "corpus", {"a.txt": "Marie Dubois habite à Lyon.\n"})
+    out = tmp_path / "out"
+    proc = twophase(
+        "all",
+        corpus,
+        "--out",
+        out,
+        "--vault",
+        tmp_path / "v.db",
+        "--workdir",
+        out / "work",
+        "--model",
+        MODEL,
+        check=False,
+    )
+    assert proc.returncode == 2 and "--workdir outside --out" in proc.stderr
+    assert not out.exists() and not (tmp_path / "v.db").exists()  # refused before any work

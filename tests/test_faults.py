@@ -189,6 +189,7 @@ def test_sigkill_during_assign_leaves_the_vault_unchanged_or_complete(tmp_path: 
         seen.add(state[:2])
         if state[:2] == full[:2]:
             break
+    assert (0, 0) in seen  # at least one kill landed before the commit
     subprocess.run(
         cli("assign", "--workdir", work, "--vault", victim),
         env=ENV,
@@ -546,3 +547,136 @@ def test_only_temporaries_of_dead_writers_and_known_names_are_swept(tmp_path: Pa
         ".a.txt.tmp",
         "a.txt",
     }
+
+
+# ------------------------------------------------------------ interrupted, terminated
+
+
+def _started(command: str, tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    """`twophase all` (temporary workdir) or `detect` (its own workdir) of 120 meeting
+    minutes with 2 workers (~30 s of detection here), in a TMPDIR of its own, returned once
+    a few documents are detected."""
+    docs = {
+        f"d{i:03d}.txt": DOCS["reunions/cr-mars.txt"] * 30 + f"Document {i}.\n" for i in range(120)
+    }
+    corpus = write_corpus(tmp_path / "corpus", docs)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    where = ["--out", tmp_path / "out", "--vault", tmp_path / "v.db"]
+    if command == "detect":
+        where = ["--workdir", tmp / "work"]
+    proc = subprocess.Popen(
+        cli(command, corpus, *where, "--model", MODEL, "--workers", "2"),
+        env={**ENV, "TMPDIR": str(tmp)},
+        start_new_session=True,  # its own process group, as a terminal's job
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(list(tmp.glob("*/sidecars/**/*.msgpack"))) >= 3:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    return proc, tmp
+
+
+@pytest.mark.parametrize(
+    ("command", "signum", "whom", "status"),
+    [
+        ("all", signal.SIGINT, "group", 130),
+        ("all", signal.SIGTERM, "parent", 143),
+        ("detect", signal.SIGINT, "group", 130),
+    ],
+)
+def test_an_interrupted_run_stops_its_workers_and_removes_its_temporary_workdir(
+    tmp_path: Path, command: str, signum: int, whom: str, status: int
+) -> None:
+    """Ctrl-C (the terminal signals the whole group) or SIGTERM (a scheduler signals the
+    parent): the run stops within seconds, no worker goes on detecting, and `all`'s
+    temporary workdir, which holds every name of the batch, is gone."""
+    proc, tmp = _started(command, tmp_path)
+    if whom == "group":
+        os.killpg(proc.pid, signum)
+    else:
+        os.kill(proc.pid, signum)
+    try:  # well before the ~25 s of detection left: the workers must not go on
+        _, stderr = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail("the run went on after the signal")
+    assert proc.returncode == status, stderr
+    assert b"interrupted" in stderr and b"Traceback" not in stderr
+    assert [p.name for p in tmp.iterdir()] == (["work"] if command == "detect" else [])
+    with pytest.raises(ProcessLookupError):  # no worker of the group survived the run
+        os.killpg(proc.pid, 0)
+
+
+def test_temporary_workdirs_of_dead_runs_are_swept_and_live_ones_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    from twophase.files import sweep_temporary_workdirs, temporary_workdir
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = tmp_path / f"twophase-{dead_pid()}-abcd"
+    live = tmp_path / f"twophase-{os.getpid()}-efgh"
+    other = tmp_path / "twophase-quality-ijkl"  # not a run's workdir: never touched
+    for folder in (dead, live, other):
+        (folder / "sidecars").mkdir(parents=True)
+        (folder / "sidecars" / "a.msgpack").write_bytes(b"Marie Dubois")
+    assert sweep_temporary_workdirs() == 1
+    assert not dead.exists() and live.exists() and other.exists()
+    made = temporary_workdir()
+    assert made.parent == tmp_path and made.name.startswith(f"twophase-{os.getpid()}-")
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly(tmp_path: Path) -> None:
+    """`twophase spans --workdir W | head -1`: no traceback, the SIGPIPE status."""
+    work = tmp_path / "work"
+    synthetic_batch(work, 3000)  # far more than a pipe holds
+    proc = subprocess.Popen(
+        cli("spans", "--workdir", work), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith(b'{"document"')
+    proc.stdout.close()
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=60) == 141, stderr
+    assert stderr == b""
+
+
+def test_an_internal_error_shows_its_class_not_its_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import twophase.sidecar
+    from twophase.cli import main
+
+    def broken(workdir: Path) -> list[Source]:
+        raise KeyError("Marie Dubois")  # a bug whose message quotes a name
+
+    monkeypatch.setattr(twophase.sidecar, "read_manifest", broken)
+    assert main(["spans", "--workdir", str(tmp_path)]) == 4
+    err = capsys.readouterr().err
+    assert "internal error (KeyError)" in err and "Dubois" not in err
+    monkeypatch.setenv("TWOPHASE_DEBUG", "1")  # the traceback, on request
+    with pytest.raises(KeyError):
+        main(["spans", "--workdir", str(tmp_path)])
+
+
+def test_a_passphrase_file_that_is_not_utf8_is_refused_without_quoting_it(
+    tmp_path: Path,
+) -> None:
+    secret = tmp_path / "pass.txt"
+    secret.write_bytes(b"mot de passe tr\xe8s long")
+    proc = subprocess.run(
+        cli("export", "--vault", tmp_path / "v.db", "--passphrase-file", secret),
+        capture_output=True,
+        env={k: v for k, v in ENV.items() if k != "TWOPHASE_PASSPHRASE"},
+    )
+    # No vault either: the passphrase is read first, and refused before anything else.
+    assert proc.returncode == 2, proc.stderr
+    assert b"not UTF-8" in proc.stderr
+    assert b"\\xe8" not in proc.stderr and b"position" not in proc.stderr

@@ -136,6 +136,38 @@ def test_cli_messages_carry_no_name(tmp_path: Path) -> None:
         assert leaks(proc.stdout.encode()) == []
 
 
+def test_the_audit_log_holds_no_checkable_digest_of_the_lists(tmp_path: Path) -> None:
+    """A deny list is names; the audit log is read without the passphrase. Its plain digest
+    there would let anyone confirm a guessed list, so the log keeps a keyed one."""
+    from twophase.detection.lists import read_lists
+
+    corpus = write_corpus(tmp_path / "corpus", {"a.txt": "Le dossier de Kervoliac est clos.\n"})
+    deny = tmp_path / "deny.txt"
+    deny.write_text("Kervoliac\n")
+    vault = tmp_path / "v.db"
+    for run in (1, 2):  # two runs with the same list: their records still compare equal
+        twophase(
+            "all",
+            corpus,
+            "--out",
+            tmp_path / f"out{run}",
+            "--vault",
+            vault,
+            "--deny",
+            deny,
+            "--model",
+            MODEL,
+            "--workers",
+            "1",
+        )
+    plain = read_lists(None, deny).digest
+    log = twophase("audit", "--vault", vault, "--json").stdout
+    assert plain not in log
+    runs = [json.loads(line) for line in log.splitlines()]
+    keyed = [d for r in runs for d in r["detectors"]]
+    assert len(keyed) == 2 and keyed[0] == keyed[1] and "|lists=keyed:" in keyed[0]
+
+
 def test_argon2id_parameters_in_the_header_meet_the_owasp_minimum(tmp_path: Path) -> None:
     path = tmp_path / "v.db"
     Vault.open(path, PASSPHRASE, create=True).close()

@@ -3,7 +3,10 @@
 Exit status: 0 every document succeeded; 1 some documents failed (reported by path and
 reason) and the rest were written; 2 the run could not start and nothing was written;
 3 the leak check found known original surfaces still readable in some written documents
-(reported by path and count, never the text; it wins over 1).
+(reported by path and count, never the text; it wins over 1); 4 an internal error (a bug:
+its class name only, the traceback with TWOPHASE_DEBUG=1, since a message may quote data);
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM), after the run cleaned up; 141 the
+reader of the output went away (`| head`).
 Heavy modules (spaCy, the vault) are imported inside the commands so `--help` is instant.
 """
 
@@ -13,9 +16,12 @@ import getpass
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
-from typing import Annotated, Any
+from types import FrameType
+from typing import Annotated, Any, Literal
 
 from cyclopts import App, Parameter
 
@@ -25,13 +31,17 @@ app = App(
     name="twophase",
     help="Pseudonymize French documents in batch: detect, assign, render.",
     version_flags=["--version"],
+    # Ctrl-C reaches main(), which says what to do next (cyclopts would exit 130 silently).
+    suppress_keyboard_interrupt=False,
 )
 
-OK, SOME_FAILED, CANNOT_START, LEAKED = 0, 1, 2, 3
+OK, SOME_FAILED, CANNOT_START, LEAKED, INTERNAL = 0, 1, 2, 3, 4
+INTERRUPTED, BROKEN_PIPE, TERMINATED = 130, 141, 143
 
 Workers = Annotated[int | None, Parameter(help="Worker processes (default: one per core).")]
 Workdir = Annotated[Path, Parameter(help="Folder for sidecars and the plan (private: 0700).")]
 VaultPath = Annotated[Path, Parameter(help="The encrypted vault file (created if missing).")]
+KnownVault = Annotated[Path, Parameter(help="The encrypted vault file (must exist).")]
 PassFile = Annotated[
     Path | None, Parameter(help="Read the passphrase from this file (else $TWOPHASE_PASSPHRASE).")
 ]
@@ -39,7 +49,9 @@ Model = Annotated[
     str,
     Parameter(help="spaCy model package; NAME:fast runs NER alone, no parser (~2x faster)."),
 ]
-Theme = Annotated[str, Parameter(help="Pseudonym theme of a new vault: neutral, fictional, tags.")]
+Theme = Annotated[
+    Literal["neutral", "fictional", "tags"], Parameter(help="Pseudonym theme of a new vault.")
+]
 ExecutorSpec = Annotated[str, Parameter(help="local (default), dask-local, or dask://HOST:PORT.")]
 AllowFile = Annotated[
     Path | None,
@@ -61,6 +73,8 @@ def _passphrase(path: Path | None, *, confirm: bool = False, new: bool = False) 
             return path.read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as exc:
             raise UsageError(f"cannot read the passphrase file {path}: {exc.strerror}") from exc
+        except UnicodeDecodeError:  # its message would quote the passphrase's bytes
+            raise UsageError(f"the passphrase file {path} is not UTF-8 text") from None
     what, variable, flag = (
         ("new passphrase", "TWOPHASE_NEW_PASSPHRASE", "--new-passphrase-file")
         if new
@@ -193,7 +207,18 @@ def assign(
         f"in {result.seconds:.1f} s",
         file=sys.stderr,
     )
+    _warn_given_as_pseudonyms("assign", result.given_as_pseudonyms)
     return _report(result.failures)
+
+
+def _warn_given_as_pseudonyms(command: str, count: int) -> None:
+    if count:
+        print(
+            f"{command}: note: {count} real name(s) of this batch were chosen by earlier runs "
+            "as pseudonyms of other people; consistency keeps those pseudonyms, so outputs "
+            "may show such a name for someone else (docs/resolution.md)",
+            file=sys.stderr,
+        )
 
 
 @app.command
@@ -295,6 +320,7 @@ def all_(
         f"render {r.seconds:.1f} s)",
         file=sys.stderr,
     )
+    _warn_given_as_pseudonyms("all", a.given_as_pseudonyms)
     return _report(d.failures + a.failures + r.failures, r.leaks)
 
 
@@ -319,7 +345,7 @@ def spans(*, workdir: Workdir) -> int:
 
 
 @app.command
-def export(*, vault: VaultPath, passphrase_file: PassFile = None) -> int:
+def export(*, vault: KnownVault, passphrase_file: PassFile = None) -> int:
     """Print the vault's mapping as JSON lines, one entity a line (this is personal data).
 
     Example: twophase export --vault v.db > mapping.jsonl
@@ -329,9 +355,6 @@ def export(*, vault: VaultPath, passphrase_file: PassFile = None) -> int:
     for line in run(vault, _passphrase(passphrase_file)):
         print(json.dumps(line, ensure_ascii=False))
     return OK
-
-
-KnownVault = Annotated[Path, Parameter(help="The encrypted vault file (must exist).")]
 
 
 @app.command
@@ -502,16 +525,50 @@ def verify(*, vault: KnownVault, passphrase_file: PassFile = None) -> int:
     return OK if result.ok else SOME_FAILED
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same cleanup runs: the worker pool stopped,
+    staged temporaries and `all`'s temporary workdir removed."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(format="twophase: %(message)s", level=logging.WARNING)
+    # Handlers belong to the main thread; an embedding caller gets its own back after.
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
+    try:
+        return _main(argv)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         code = app(argv, result_action="return_value")
     except TwophaseError as exc:
         print(f"twophase: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("twophase: interrupted; rerun the same command to finish", file=sys.stderr)
-        return 130
+        return TERMINATED if isinstance(exc, Terminated) else INTERRUPTED
+    except BrokenPipeError:
+        # `twophase spans | head`: the reader is gone; say nothing more, to anyone.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE
+    except Exception as exc:
+        if os.environ.get("TWOPHASE_DEBUG"):
+            raise
+        # A bug. Its message or traceback might quote a name of the batch: the class only.
+        print(
+            f"twophase: internal error ({type(exc).__name__}); rerun with TWOPHASE_DEBUG=1 "
+            "for the traceback (it may show document data) and report it",
+            file=sys.stderr,
+        )
+        return INTERNAL
     return code if isinstance(code, int) else OK
 
 

@@ -67,8 +67,15 @@ class DaskExecutor:
 
     def map_unordered(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
         futures = self._client.map(fn, list(items), pure=False)
-        for future in _distributed().as_completed(futures):
-            yield future.result()
+        try:
+            for future in _distributed().as_completed(futures):
+                yield future.result()
+        except BaseException:  # the rest would run on the cluster for nobody
+            self._client.cancel(futures)
+            raise
+
+    def terminate(self) -> None:
+        """map_unordered cancels its own futures; nothing else is queued here."""
 
     def close(self) -> None:
         self._client.close()

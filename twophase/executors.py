@@ -11,6 +11,7 @@ import gc
 import multiprocessing
 import multiprocessing.pool
 import os
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol, TypeVar
 
@@ -34,7 +35,13 @@ class Executor(Protocol):
         from it later, and so sees what this process holds in memory then."""
         ...
 
-    def map_unordered(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]: ...
+    def map_unordered(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
+        """Results as they come; stopping early (an exception, Ctrl-C) cancels the rest."""
+        ...
+
+    def terminate(self) -> None:
+        """Stop now, dropping work not done yet (a run that failed or was interrupted)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -76,7 +83,8 @@ class LocalExecutor:
             # with 2 workers used 1.9 times the CPU of 1, docs/performance.md).
             gc.freeze()
             try:
-                self._pool = multiprocessing.get_context("fork").Pool(self.workers)
+                context = multiprocessing.get_context("fork")
+                self._pool = context.Pool(self.workers, initializer=_leave_signals_to_parent)
             finally:
                 gc.unfreeze()
 
@@ -86,7 +94,20 @@ class LocalExecutor:
             return
         self.start()
         assert self._pool is not None
-        yield from self._pool.imap_unordered(fn, items)
+        try:
+            yield from self._pool.imap_unordered(fn, items)
+        except BaseException:  # Ctrl-C, SIGTERM (cli.py), a failure, or the caller gave up
+            # close() would wait for every task still queued, run by fresh workers if these
+            # died (measured: a Ctrl-C'd `all` went on detecting); stop them now.
+            self.terminate()
+            raise
+
+    def terminate(self) -> None:
+        """Stop the workers now, dropping queued tasks (idempotent)."""
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
 
     def close(self) -> None:
         if self._pool is not None:
@@ -98,9 +119,18 @@ class LocalExecutor:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if exc[0] is not None and self._pool is not None:
-            self._pool.terminate()
+        if exc[0] is not None:
+            self.terminate()
         self.close()
+
+
+def _leave_signals_to_parent() -> None:
+    """Pool workers ignore Ctrl-C, which the terminal sends to the whole process group:
+    the parent alone stops the run, and terminates the pool. A worker killed mid-task would
+    be replaced and its result never come. SIGTERM kills a worker outright, whatever handler
+    the parent installed before the fork."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def make_executor(spec: str | None, workers: int | None) -> Executor:

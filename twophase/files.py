@@ -12,7 +12,10 @@ import functools
 import hashlib
 import os
 import re
+import shutil
+import signal
 import sys
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +59,51 @@ def write_atomic(path: Path, data: bytes, mode: int = PRIVATE_FILE) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+_TEMPORARY_WORKDIR = "twophase-"
+
+
+def temporary_workdir() -> Path:
+    """A private workdir for one run (`all` without --workdir), named after this process
+    so that a later run can tell, once the process is gone, that nobody will remove it."""
+    sweep_temporary_workdirs()
+    return Path(tempfile.mkdtemp(prefix=f"{_TEMPORARY_WORKDIR}{os.getpid()}-"))
+
+
+def sweep_temporary_workdirs() -> int:
+    """Remove the temporary workdirs of runs that were killed (SIGKILL, out of memory, a
+    power cut) before they could: each holds every name of its batch. Only folders of
+    this user whose process no longer exists are removed. Returns how many."""
+    pattern = re.compile(re.escape(_TEMPORARY_WORKDIR) + r"(?P<pid>\d+)-[^/]+")
+    removed = 0
+    try:
+        entries = list(os.scandir(tempfile.gettempdir()))
+    except OSError:
+        return 0
+    for entry in entries:
+        m = pattern.fullmatch(entry.name)
+        if m is None or _alive(int(m["pid"])):
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False) or entry.stat().st_uid != os.getuid():
+                continue
+        except OSError:
+            continue
+        remove_tree(Path(entry.path))
+        removed += 1
+    return removed
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a folder of personal data even if Ctrl-C or SIGTERM comes meanwhile: the
+    signals wait, blocked, until it is gone (a second Ctrl-C used to leave it behind)."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        shutil.rmtree(path, ignore_errors=True)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _alive(pid: int) -> bool:

@@ -7,20 +7,20 @@ passphrase stops the run before any detection work.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from twophase.assignment import AssignResult, assign_into
+from twophase.assignment.pseudonyms import check_theme
 from twophase.corpus import discover
 from twophase.detection import DEFAULT_MODEL, DetectResult, detect
 from twophase.detection.lists import read_lists
 from twophase.executors import Executor, LocalExecutor
+from twophase.files import remove_tree, temporary_workdir
 from twophase.keyholder import record_receipts
-from twophase.rendering import RenderResult, render
+from twophase.rendering import RenderResult, check_workdir_outside, render
 from twophase.vault import KdfParams, Vault
 
 Progress = Callable[[str, int, int], None]
@@ -58,9 +58,12 @@ def run_all(
     """Detect, assign and render `inputs` into `out`; a temporary workdir is removed after."""
     discover(inputs)  # usage errors (missing input, name clash) before any heavy work
     read_lists(allow, deny)  # and a bad --allow or --deny file, before the vault exists
+    check_theme(theme)
+    if workdir is not None:
+        check_workdir_outside(workdir, out)
     executor = executor or LocalExecutor()
     temporary = workdir is None
-    work = Path(tempfile.mkdtemp(prefix="twophase-")) if workdir is None else workdir
+    work = temporary_workdir() if workdir is None else workdir
     try:
         executor.preload_model(model)
         executor.start()
@@ -82,10 +85,13 @@ def run_all(
                 vault, rendered, command="all", started=time.time(), amend_last_run=True
             )
         return AllResult(detected, assigned, rendered)
+    except BaseException:
+        executor.terminate()  # no queued work to wait for: the run is over
+        raise
     finally:
         executor.close()
-        if temporary:
-            shutil.rmtree(work, ignore_errors=True)
+        if temporary:  # every name of the batch is in there
+            remove_tree(work)
 
 
 def _phase(progress: Progress | None, name: str) -> Callable[[int, int], None] | None:

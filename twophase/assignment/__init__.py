@@ -23,7 +23,7 @@ from twophase.assignment import propagate
 from twophase.assignment.forked import Forked
 from twophase.assignment.mapping import Chooser, VaultIndex
 from twophase.assignment.names import fold as loose_fold
-from twophase.assignment.pseudonyms import Generator
+from twophase.assignment.pseudonyms import Generator, check_theme
 from twophase.assignment.resolve import (
     Component,
     EntityKey,
@@ -58,6 +58,8 @@ class AssignResult:
     components_new: int
     seconds: float
     failures: list[Failure] = field(default_factory=list)
+    # Real names of this batch that earlier runs gave as pseudonyms to others (mapping.py).
+    given_as_pseudonyms: int = 0
 
 
 def assign(
@@ -69,6 +71,7 @@ def assign(
     kdf: KdfParams | None = None,
 ) -> AssignResult:
     """Map every entity of the batch in `workdir` into the vault and write the plan."""
+    check_theme(theme)
     with Vault.open(vault_path, passphrase, create=True, theme=theme, kdf=kdf) as vault:
         return assign_into(vault, workdir)
 
@@ -119,6 +122,7 @@ def _assign_into(vault: Vault, workdir: Path, command: str) -> AssignResult:
             components_new=len(component_rows),
             seconds=0.0,  # set once the plan is written
             failures=failures,
+            given_as_pseudonyms=index.given_as_pseudonyms(blinds),
         )
         run = {
             "command": command,
@@ -129,9 +133,10 @@ def _assign_into(vault: Vault, workdir: Path, command: str) -> AssignResult:
             "entities_new": result.entities_new,
             "entities_reused": result.entities_reused,
             "components_new": result.components_new,
+            "given_as_pseudonyms": result.given_as_pseudonyms,
             "failures": len(failures),
             "tool_version": version("twophase"),
-            "detectors": sorted({c.detector for c in present}),
+            "detectors": sorted({_audited(vault, c.detector) for c in present}),
             "input_hash": _input_hash(present),
         }
         with vault.transaction() as db:
@@ -353,6 +358,16 @@ def _documents(
 
 def _vocabulary(sidecars: list[SidecarRows]) -> frozenset[str]:
     return frozenset(w for c in sidecars for w in c.words)
+
+
+def _audited(vault: Vault, detector: str) -> str:
+    """The detector fingerprint as the audit log, readable without the passphrase, keeps it:
+    the digest of the --allow/--deny lists is a plain hash of names a user wrote, against
+    which a guessed list could be checked, so it is keyed there (runs still compare)."""
+    head, sep, digest = detector.partition("|lists=")
+    if not sep:
+        return detector
+    return f"{head}|lists=keyed:{vault.keys.blind('audit/lists', digest).hex()}"
 
 
 def _iso(timestamp: float) -> str:

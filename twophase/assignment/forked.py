@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import signal
 import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -116,6 +117,7 @@ def _child(
     prepare: Callable[[], object],
     finish: Callable[[object, bytes], tuple[bytes, ...]],
 ) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # close() ends it; no cleanup to run
     try:
         state = prepare()
         message = conn.recv_bytes()

@@ -60,6 +60,7 @@ class VaultIndex(Known):
         self._blind = keys.blind
         self.components: dict[tuple[str, str, bytes], tuple[int, bytes]] = {}
         self.taken: set[tuple[str, bytes]] = set()  # pseudonyms and real names, by type
+        self.pseudonyms: set[tuple[str, bytes]] = set()  # the vault's pseudonyms, by type
         self.person_reals: set[bytes] = set()  # real given and family names
         for cid, type_, kind, real_blind, pseudo_blind, pseudo in vault.rows(
             "SELECT id, type, kind, real_blind, pseudo_blind, pseudo FROM components"
@@ -67,6 +68,7 @@ class VaultIndex(Known):
             self.components[(type_, kind, bytes(real_blind))] = (int(cid), bytes(pseudo))
             self.taken.add((type_, bytes(real_blind)))
             self.taken.add((type_, bytes(pseudo_blind)))
+            self.pseudonyms.add((type_, bytes(pseudo_blind)))
             if type_ == "PERSON":
                 self.person_reals.add(bytes(real_blind))
         for type_, pseudo_blind in vault.rows("SELECT type, pseudo_blind FROM retired"):
@@ -81,6 +83,14 @@ class VaultIndex(Known):
 
     def entity_blind(self, key: EntityKey) -> bytes:
         return self._blind(f"{key.type}/entity", key.key)
+
+    def given_as_pseudonyms(self, blinds: Mapping[Component, bytes]) -> int:
+        """How many of these real components an earlier run chose as someone else's
+        pseudonym, when they were not real names of the vault yet. Consistency keeps those
+        pseudonyms, so the outputs may show such a name for another person."""
+        if not self.pseudonyms:
+            return 0
+        return sum((comp.type, blind) in self.pseudonyms for comp, blind in blinds.items())
 
     def has(self, component: Component) -> bool:
         # A first run asks this of every name in the batch: no keyed hash for an empty vault.

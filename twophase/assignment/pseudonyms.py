@@ -24,10 +24,19 @@ from typing import Final, TypeVar
 
 from twophase.assignment import names
 from twophase.assignment.names import Gender, fold, gender_of
+from twophase.errors import UsageError
 
-__all__ = ["THEMES", "Gender", "Generator", "format_like", "gender_of"]
+__all__ = ["THEMES", "Gender", "Generator", "check_theme", "format_like", "gender_of"]
 
 THEMES: tuple[str, ...] = ("neutral", "fictional", "tags")
+
+
+def check_theme(theme: str) -> None:
+    """Before a vault is created with `theme`: a vault keeps its theme for life, so a typo
+    must stop the run before the file exists."""
+    if theme not in THEMES:
+        raise UsageError(f"unknown pseudonym theme {theme!r}; choose one of {', '.join(THEMES)}")
+
 
 T = TypeVar("T")
 # (attempts, name, members): attempts 0 .. attempts-1 return one of `members`; `name` tells

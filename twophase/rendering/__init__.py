@@ -64,6 +64,16 @@ class _Task:
     plan_sha256: str  # outputs rendered from this exact plan are not redone
 
 
+def check_workdir_outside(workdir: Path, out: Path) -> None:
+    """The workdir holds every name of the batch and the output folder is what gets shared:
+    one inside the other would travel with it. Checked before any work (`all`)."""
+    if workdir.resolve().is_relative_to(out.resolve()):
+        raise UsageError(
+            "the workdir, which holds the batch's names, is inside the output folder; "
+            "choose a --workdir outside --out"
+        )
+
+
 def render(
     workdir: Path,
     out: Path,
@@ -80,6 +90,7 @@ def render(
     out = out.resolve()
     if any(Path(s.root) == out for s in sources.values()):
         raise UsageError("the output folder is an input folder; choose another --out")
+    check_workdir_outside(workdir, out)
     items = [(sources[d[0]], d) for d in documents if d[0] in sources]
     sizes = [_size(s.path) for s, _ in items]
     groups = guided_chunks(sizes, executor.workers, smallest=_CHUNK_MIN, largest=_CHUNK_MAX)
@@ -107,6 +118,12 @@ def render(
                         leaked.append(LeakFinding(result[0].document, result[2]))
             if progress:
                 progress(len(receipts) + len(failures), len(items))
+    except BaseException:
+        # Interrupted or failed: map_unordered stopped the workers, maybe between staging
+        # outputs and renaming them; what they staged goes now, not at the next render.
+        executor.terminate()
+        sweep_temporaries(out / rel for _, (rel, _, _) in items)
+        raise
     finally:
         if own:
             executor.close()
@@ -177,25 +194,29 @@ def _render_task(task: _Task) -> list[Done | Failure]:
                 results.append(d if error is None else Failure(rel, reason_of(error)))
         staged.clear()
 
-    for source, doc, previous in task.items:
-        rel = doc[0]
-        try:
-            reused = markers.reuse(out, rel, previous)
-            if reused is not None:
-                results.append(reused)
-                continue
-            output, done = _render_one(source, doc, matcher)
-            target = out / rel
-            if target.parent not in folders:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                folders.add(target.parent)
-            batch.stage((target, output, mode, True))
-            staged.append((source.rel, done))
-        except Exception as exc:  # one bad document never sinks the batch
-            results.append(Failure(source.rel, reason_of(exc)))
-        if batch.full():  # outputs are made durable a batch at a time
-            flush()
-    flush()
+    try:
+        for source, doc, previous in task.items:
+            rel = doc[0]
+            try:
+                reused = markers.reuse(out, rel, previous)
+                if reused is not None:
+                    results.append(reused)
+                    continue
+                output, done = _render_one(source, doc, matcher)
+                target = out / rel
+                if target.parent not in folders:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    folders.add(target.parent)
+                batch.stage((target, output, mode, True))
+                staged.append((source.rel, done))
+            except Exception as exc:  # one bad document never sinks the batch
+                results.append(Failure(source.rel, reason_of(exc)))
+            if batch.full():  # outputs are made durable a batch at a time
+                flush()
+        flush()
+    except BaseException:  # Ctrl-C in process: nothing staged stays in the output folder
+        batch.discard()
+        raise
     return results
 
 
