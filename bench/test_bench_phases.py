@@ -94,6 +94,7 @@ def test_assign(benchmark: Any, batch: Batch, tmp_path: Path) -> None:
     result = benchmark.pedantic(
         lambda v: _assign(batch.work, v), setup=fresh, rounds=5, iterations=1
     )
+    assert result.documents == DOCS and result.entities_new > 0  # each round a fresh vault
     benchmark.extra_info.update(
         documents=result.documents,
         mentions=result.mentions,
@@ -159,6 +160,8 @@ def test_plain_copy_of_the_same_files(benchmark: Any, batch: Batch, tmp_path: Pa
             target.write_bytes(Path(source.path).read_bytes())
 
     benchmark.pedantic(run, setup=fresh, rounds=10, iterations=1, warmup_rounds=1)
+    last = tmp_path / f"copy{next(_rounds) - 1}"  # what the last round wrote
+    assert sum(p.stat().st_size for p in last.rglob("*") if p.is_file()) == batch.bytes
     benchmark.extra_info.update(
         documents=DOCS, bytes=batch.bytes, mb_per_s=_rate(benchmark, batch.bytes / 1e6)
     )

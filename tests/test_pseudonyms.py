@@ -171,6 +171,10 @@ def test_declared_pools_hold_every_candidate_of_their_attempts(theme: str) -> No
     ]
     for label, kind, real, gender in cases:
         pool = g.pool(label, kind, real, gender)  # type: ignore[arg-type]
+        # Declared where the theme draws from a finite list: tags never, fictional names never
+        # (invented), fictional phones from the same fiction blocks as neutral ones.
+        declared = theme == "neutral" or (theme == "fictional" and label == "PHONE")
+        assert (pool is not None) == declared, (theme, label, kind)
         if pool is None:
             continue
         attempts, _, members = pool
@@ -257,7 +261,7 @@ def test_last_tiers_offer_a_billion_candidates() -> None:
         assert size >= 10**9, kind
 
 
-def test_200k_surnames_probed_greedily_stay_distinct_and_cheap() -> None:
+def test_200k_surnames_probed_greedily_stay_cheap() -> None:
     g = neutral()
     used: set[str] = set()
     attempts = []
@@ -268,7 +272,6 @@ def test_200k_surnames_probed_greedily_stay_distinct_and_cheap() -> None:
             attempt += 1
         used.add(fold(candidate))
         attempts.append(attempt)
-    assert len(used) == 200_000
     # The first POOL_ATTEMPTS probes hit the saturated pool; one or two more find a slot.
     assert sum(attempts) / len(attempts) < POOL_ATTEMPTS + 1
     assert max(attempts) <= POOL_ATTEMPTS + 8
@@ -337,7 +340,9 @@ def test_other_pattern_shapes() -> None:
             assert re.fullmatch(r"[A-HJ-NP-TV-Z]{2}-\d{3}-[A-HJ-NP-TV-Z]{2}", plate)
             assert "000" not in plate and not plate.startswith("SS")
             born = datetime.date.fromisoformat(g.whole("BIRTHDATE", f"{i}", a, 1))
-            assert born.year >= 1900 if a < 32 else True
+            assert 1935 <= born.year <= 2007 if a < RESERVED_ATTEMPTS else 1900 <= born.year <= 2024
+            later = datetime.date.fromisoformat(g.whole("BIRTHDATE", f"{i}", 40 + a, 1))
+            assert 1000 <= later.year <= 2999
             address = g.whole("ADDRESS", f"{i}", a, 1)
             assert re.fullmatch(r"\d{1,3} [a-zé]+ .+, \d{5} .+", address), address
             assert re.fullmatch(r"[A-Z2-9]{8}", g.whole("MATRICULE", f"{i}", a, 1))
