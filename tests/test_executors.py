@@ -108,6 +108,29 @@ def test_make_executor_refuses_an_unknown_spec() -> None:
 # ----------------------------------------------------------------- Dask
 
 
+@pytest.mark.parametrize(
+    ("spec", "address"),
+    [("dask://sched:8786", "tcp://sched:8786"), ("dask+tls://sched:8786", "tls://sched:8786")],
+)
+def test_a_dask_spec_names_its_transport(
+    monkeypatch: pytest.MonkeyPatch, spec: str, address: str
+) -> None:
+    """Receipts cross the network: `dask+tls://` must reach the scheduler over TLS."""
+    distributed = pytest.importorskip("distributed")
+    reached: list[str] = []
+
+    class Client:
+        def __init__(self, where: str, timeout: int) -> None:
+            reached.append(where)
+
+        def scheduler_info(self) -> dict[str, dict[str, object]]:
+            return {"workers": {"w1": {}, "w2": {}}}
+
+    monkeypatch.setattr(distributed, "Client", Client)
+    executor = make_executor(spec, None)
+    assert reached == [address] and executor.workers == 2
+
+
 def test_all_on_a_local_dask_cluster_gives_the_same_bytes(tmp_path: Path) -> None:
     """`all` with 2 Dask worker processes writes exactly what the default pool writes."""
     pytest.importorskip("distributed")

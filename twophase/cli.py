@@ -52,7 +52,9 @@ Model = Annotated[
 Theme = Annotated[
     Literal["neutral", "fictional", "tags"], Parameter(help="Pseudonym theme of a new vault.")
 ]
-ExecutorSpec = Annotated[str, Parameter(help="local (default), dask-local, or dask://HOST:PORT.")]
+ExecutorSpec = Annotated[
+    str, Parameter(help="local (default), dask-local, dask://HOST:PORT or dask+tls://HOST:PORT.")
+]
 AllowFile = Annotated[
     Path | None,
     Parameter(help="Surfaces never pseudonymized, one a line (case and accents ignored)."),

@@ -2,7 +2,9 @@
 
 Assign stays one local process: it is the only holder of the key. Workers must see the
 input, workdir and output paths (a shared file system), since tasks carry paths, not
-documents. Invariant: the same tasks as the local pool, so the same bytes come out.
+documents; but they carry the --allow/--deny lists, and render's results carry the
+original spans (receipts) back to the client: use `dask+tls://` on any real network.
+Invariant: the same tasks as the local pool, so the same bytes come out.
 """
 
 from __future__ import annotations
@@ -38,7 +40,10 @@ class DaskExecutor:
             )
             self._client: Any = dist.Client(self._cluster)
         else:
-            address = "tcp://" + spec.removeprefix("dask://")
+            # Tasks and results cross the network (render's receipts carry original spans):
+            # dask+tls:// encrypts it, with the certificates of Dask's own configuration.
+            scheme, _, where = spec.partition("://")
+            address = ("tls://" if scheme == "dask+tls" else "tcp://") + where
             try:
                 self._client = dist.Client(address, timeout=30)
             except OSError as exc:

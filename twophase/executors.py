@@ -134,15 +134,18 @@ def _leave_signals_to_parent() -> None:
 
 
 def make_executor(spec: str | None, workers: int | None) -> Executor:
-    """`local` (default), `dask-local`, or `dask://HOST:PORT`."""
+    """`local` (default), `dask-local`, `dask://HOST:PORT`, or `dask+tls://HOST:PORT`."""
     if spec in (None, "", "local"):
         return LocalExecutor(workers)
-    if spec == "dask-local" or spec.startswith("dask://"):
+    if spec == "dask-local" or spec.startswith(("dask://", "dask+tls://")):
         from twophase.dask_executor import DaskExecutor
 
         executor: Executor = DaskExecutor(spec, workers)
         return executor
-    raise UsageError(f"unknown executor {spec!r}: use local, dask-local or dask://HOST:PORT")
+    raise UsageError(
+        f"unknown executor {spec!r}: use local, dask-local, dask://HOST:PORT or "
+        "dask+tls://HOST:PORT"
+    )
 
 
 # Guided chunks: no chunk above the larger bound, so progress moves and a crash
