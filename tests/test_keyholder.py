@@ -265,6 +265,21 @@ def test_forget_reports_unknown_names_by_position_and_logs_no_name(
     assert "Martin" not in raw and "Nobody" not in raw
 
 
+def test_forget_reads_names_from_a_file_kept_out_of_the_command_line(
+    batch: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    """Names given as arguments show in `ps` and the shell's history; a file does not."""
+    _, _, vault = batch
+    names = tmp_path / "names.txt"
+    names.write_text("Paul Lefebvre\n\nNobody Here\n")
+    proc = twophase("forget", "--vault", vault, "--names-file", names, check=False)
+    assert proc.returncode == 1, proc.stderr  # the second name is not in the vault
+    assert "name #2" in proc.stderr and "1 entities erased" in proc.stderr
+    assert "Nobody" not in proc.stderr and "Lefebvre" not in proc.stderr
+    assert "Paul Lefebvre" not in mapping(vault)
+    assert twophase("forget", "--vault", vault, check=False).returncode == 2  # no name at all
+
+
 def test_forget_other_types_and_bad_type(batch: tuple[Path, Path, Path]) -> None:
     _, _, vault = batch
     result = keyholder.forget(vault, PASSPHRASE, ["MARIE.DUBOIS@exemple.fr"], type_="email")

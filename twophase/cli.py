@@ -389,25 +389,39 @@ def reverse(
 
 @app.command
 def forget(
-    names: list[str],
+    names: list[str] | None = None,
     *,
     vault: KnownVault,
     type_: Annotated[
         str, Parameter(name="--type", help="PERSON (default), LOCATION, ORG, EMAIL, PHONE, ...")
     ] = "PERSON",
+    names_file: Annotated[
+        Path | None,
+        Parameter(help="Read the names from this file, one a line (kept out of `ps` and history)."),
+    ] = None,
     passphrase_file: PassFile = None,
 ) -> int:
     """Erase a data subject's mapping (GDPR Art. 17); reverse then leaves it pseudonymized.
 
-    Give the full name as one argument. Name components that other entities still use
-    are kept (docs/security.md says what that implies); the others are deleted and their
-    pseudonyms never given again. The audit log records counts, never the name.
+    Give the full name as one argument, or in --names-file. Name components that other
+    entities still use are kept (docs/security.md says what that implies); the others are
+    deleted and their pseudonyms never given again. The audit log records counts, never
+    the name.
 
     Example: TWOPHASE_PASSPHRASE=secret twophase forget --vault v.db "Marie Dubois"
     """
     from twophase.keyholder import forget as run
 
-    result = run(vault, _passphrase(passphrase_file), names, type_=type_)
+    wanted = list(names or [])
+    if names_file is not None:
+        try:
+            lines = names_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):  # a decoding error would quote the names
+            raise UsageError(f"cannot read {names_file} as UTF-8 text") from None
+        wanted += [line.strip() for line in lines if line.strip()]
+    if not wanted:
+        raise UsageError("no name to forget: give names, or --names-file FILE")
+    result = run(vault, _passphrase(passphrase_file), wanted, type_=type_)
     for position in result.not_found:
         print(f"forget: name #{position}: no such {type_.upper()} in the vault", file=sys.stderr)
     print(
