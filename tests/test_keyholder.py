@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import MODEL, PASSPHRASE, dead_pid, write_corpus
 from tests.test_end_to_end import DOCS, tree, twophase
+from tests.test_resolution import _MENTION, FAST
 from twophase import keyholder
 from twophase.errors import UsageError, VaultCorrupt, WrongPassphrase
 from twophase.executors import LocalExecutor
@@ -117,6 +118,71 @@ def test_reverse_of_render_is_the_original_bytes_for_every_document(docs: list[b
         back = keyholder.reverse([root / "out"], root / "back", root / "v.db", PASSPHRASE)
         assert back.failures == [] and back.reversed == len(rendered)
         assert tree(root / "back") == {rel: tree(corpus)[rel] for rel in rendered}
+
+
+# Sentences around the mentions, with words that pseudonyms or propagation could touch.
+_AROUND = st.sampled_from(
+    [
+        "Puis ",
+        " parle.\n",
+        " et ",
+        "Le martin-pêcheur de Petit-Bourg, ",
+        ", dit Martin ; ",
+        "\r\n",
+        " — À Lyon, ",
+        "",
+    ]
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.lists(st.tuples(_AROUND, _MENTION), min_size=1, max_size=6), min_size=1, max_size=4
+    ),
+    st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "utf-16"]),
+)
+def test_reverse_of_render_is_exact_over_many_batches_of_known_spans(
+    docs: list[list[tuple[str, tuple[str, str]]]], encoding: str
+) -> None:
+    """Property: reverse(render(x)) == x, many batches a second: the spans are written as a
+    detector would (no model), so assign, render with propagation, the receipts and
+    reverse all run for real on every kind of entity."""
+    from twophase.assignment import assign
+    from twophase.corpus import Source
+    from twophase.files import sha256_hex
+    from twophase.sidecar import Sidecar, write_manifest, write_sidecar
+    from twophase.spans import Span
+    from twophase.words import vocabulary
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        corpus, work, vault = root / "corpus", root / "work", root / "v.db"
+        corpus.mkdir()
+        sources = []
+        for i, doc in enumerate(docs):
+            rel, text, spans = f"d{i}.txt", "", []
+            for around, (surface, label) in doc:
+                text += around
+                spans.append(Span(len(text), len(text) + len(surface), label, surface))
+                text += surface
+            text += ".\n"
+            data = text.encode(encoding)
+            (corpus / rel).write_bytes(data)
+            sources.append(Source(rel, str(corpus), str(corpus / rel)))
+            sidecar = Sidecar(rel, sha256_hex(data), "test", tuple(spans), vocabulary(text))
+            write_sidecar(work, sidecar)
+        write_manifest(work, sources)
+        assign(work, vault, PASSPHRASE, kdf=FAST)
+        result = keyholder.render_recorded(
+            work, root / "out", vault, PASSPHRASE, executor=LocalExecutor(1)
+        )
+        assert result.failures == [] and result.rendered == len(docs)
+        originals, rendered = tree(corpus), tree(root / "out")
+        assert all(rendered[rel] != originals[rel] for rel in originals)  # each has a mention
+        back = keyholder.reverse([root / "out"], root / "back", vault, PASSPHRASE)
+        assert back.failures == [] and back.reversed == len(docs)
+        assert tree(root / "back") == originals
 
 
 def test_reverse_is_exact_when_a_pseudonym_is_a_word_of_the_text(tmp_path: Path) -> None:
