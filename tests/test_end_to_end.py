@@ -400,3 +400,47 @@ def test_a_workdir_inside_the_output_folder_is_refused(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2 and "--workdir outside --out" in proc.stderr
     assert not out.exists() and not (tmp_path / "v.db").exists()  # refused before any work
+
+
+def test_bad_places_and_passphrases_stop_the_run_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    """Exit 2 means nothing written: each of these used to fail late, or not at all."""
+    corpus = write_corpus(tmp_path / "in", {"a.txt": "Marie Dubois habite à Lyon.\n"})
+    afile = tmp_path / "a-file"
+    afile.write_text("x\n")
+    empty = tmp_path / "empty-passphrase"
+    empty.write_text("\n")
+    vault = tmp_path / "v.db"
+    into = ["--out", tmp_path / "o", "--vault", vault]
+    runs = {
+        "output inside an input": ["all", corpus, "--out", corpus / "out", "--vault", vault],
+        "output is a file": ["all", corpus, "--out", afile, "--vault", vault],
+        "workdir is a file": ["all", corpus, *into, "--workdir", afile],
+        "model not installed": ["all", corpus, *into, "--model", "fr_core_news_xx"],
+        "empty passphrase file": ["all", corpus, *into, "--passphrase-file", empty],
+        "detect into a file": ["detect", corpus, "--workdir", afile],
+    }
+    for what, command in runs.items():
+        if "--model" not in command:
+            command = [*command, "--model", MODEL]
+        proc = twophase(*command, check=False)
+        assert proc.returncode == 2, (what, proc.stderr)
+        assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, what
+        assert not vault.exists() and not (tmp_path / "o").exists(), what
+        assert not (corpus / "out").exists() and afile.read_text() == "x\n", what
+    proc = twophase("detect", corpus, "--workdir", tmp_path / "w", "--model", "nope", check=False)
+    assert proc.returncode == 2 and not (tmp_path / "w").exists()
+
+
+def test_a_document_added_after_assign_is_reported_by_render(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "in", {"a.txt": "Marie Dubois habite à Lyon.\n"})
+    work, vault = tmp_path / "w", tmp_path / "v.db"
+    twophase("detect", corpus, "--workdir", work, "--model", MODEL)
+    twophase("assign", "--workdir", work, "--vault", vault)
+    (corpus / "b.txt").write_text("Paul Lefebvre est venu.\n")
+    twophase("detect", corpus, "--workdir", work, "--model", MODEL)  # the plan is now stale
+    proc = twophase("render", "--workdir", work, "--out", tmp_path / "o", check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert "failed: b.txt: not in the plan" in proc.stderr
+    assert sorted(tree(tmp_path / "o")) == ["a.txt"]

@@ -69,7 +69,11 @@ def test_bad_documents_are_each_processed_or_reported(tmp_path: Path) -> None:
     )
     (corpus / "lien-sortant.txt").symlink_to(outside)
     (corpus / "lien-cassé.txt").symlink_to(corpus / "absent.txt")
+    (corpus / "boucle-a.txt").symlink_to(corpus / "boucle-b.txt")
+    (corpus / "boucle-b.txt").symlink_to(corpus / "boucle-a.txt")
     os.mkfifo(corpus / "tube.txt")
+    with open(os.fsencode(corpus) + b"/nom-\xff.txt", "wb") as handle:  # not UTF-8
+        handle.write(b"Paul Lefebvre est venu.\n")
     proc = twophase(
         "all",
         corpus,
@@ -88,7 +92,13 @@ def test_bad_documents_are_each_processed_or_reported(tmp_path: Path) -> None:
     reported = {
         line.split(": ")[1] for line in proc.stderr.splitlines() if line.startswith("failed: ")
     }
-    assert {"binaire.txt", "nul.txt", "lien-sortant.txt", "lien-cassé.txt", "tube.txt"} <= reported
+    expected = {"binaire.txt", "nul.txt", "lien-sortant.txt", "lien-cassé.txt", "tube.txt"}
+    assert expected | {"boucle-a.txt", "boucle-b.txt", "nom-\\xff.txt"} <= reported
+    failed = [
+        line.split(": ")[1] for line in proc.stderr.splitlines() if line.startswith("failed: ")
+    ]
+    assert len(failed) == len(set(failed))  # each document once, whichever phase missed it
+    assert f"{len(failed)} document(s) failed" in proc.stderr
     out = tree(tmp_path / "out")
     for rel in (
         *DOCS,

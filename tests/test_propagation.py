@@ -3,6 +3,7 @@ everywhere it stands as a whole word, case-exact, also where the model missed it
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from twophase.assignment import assign_into
 from twophase.detection import detect
 from twophase.executors import LocalExecutor
 from twophase.rendering import RenderResult, render
-from twophase.rendering.propagate import Matcher, hits
+from twophase.rendering.propagate import Matcher, completed, hits
 from twophase.sidecar import Replacement, Variant, iter_sidecars, read_manifest, read_plan
 from twophase.vault import KdfParams, Vault
 
@@ -128,6 +129,41 @@ def test_planned_replacements_are_never_overlapped() -> None:
     text = "Marie Dubois est là."
     planned = [Replacement(0, 5, "Claire", 1)]  # the model found "Marie" only
     assert replaced(text, planned) == ["Dubois"]
+
+
+def test_a_known_name_that_contains_a_planned_one_replaces_it_whole() -> None:
+    """Detect found "Dubois" alone in "Marie Dubois": "Marie" must not stay readable."""
+    text = "Vu : Marie Dubois a signé."
+    planned = [Replacement(11, 17, "Lambert", 1)]
+    assert completed(text, planned, MATCHER) == [(5, 17, "Claire Lambert", 1)]
+
+
+def test_a_known_name_that_cuts_a_planned_one_is_not_used() -> None:
+    text = "Vu : Marie Dubois-Roy a signé."  # detect's "Dubois-Roy" stands
+    planned = [Replacement(11, 21, "Lambert-Vidal", 4)]
+    assert completed(text, planned, MATCHER) == [(11, 21, "Lambert-Vidal", 4)]
+
+
+_WORDS = st.sampled_from(["Marie", "Dubois", "Rose", "Annecy", "et", "vu", "Marie-Rose"])
+
+
+@settings(max_examples=300)
+@given(st.lists(_WORDS, min_size=1, max_size=12), st.data())
+def test_completed_replacements_never_overlap_and_cover_every_planned_one(
+    words: list[str], data: st.DataObject
+) -> None:
+    text = " ".join(words)
+    bounds, pos = [], 0
+    for w in words:
+        bounds.append((pos, pos + len(w)))
+        pos += len(w) + 1
+    chosen = sorted(data.draw(st.sets(st.integers(0, len(words) - 1))))
+    planned = [Replacement(*bounds[k], "X", 9) for k in chosen]
+    rows = completed(text, planned, MATCHER)
+    for (_, end, _, _), (start, _, _, _) in itertools.pairwise(rows):
+        assert end <= start
+    for start, end, _, _ in planned:
+        assert any(a <= start and end <= b for a, b, _, _ in rows)
 
 
 @given(st.one_of(st.text(), st.text(alphabet=st.characters(max_codepoint=127))))

@@ -72,11 +72,14 @@ def _passphrase(path: Path | None, *, confirm: bool = False, new: bool = False) 
     """
     if path is not None:
         try:
-            return path.read_text(encoding="utf-8").rstrip("\r\n")
+            text = path.read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as exc:
             raise UsageError(f"cannot read the passphrase file {path}: {exc.strerror}") from exc
         except UnicodeDecodeError:  # its message would quote the passphrase's bytes
             raise UsageError(f"the passphrase file {path} is not UTF-8 text") from None
+        if not text:  # as an empty $TWOPHASE_PASSPHRASE: never a vault's passphrase
+            raise UsageError(f"the passphrase file {path} is empty")
+        return text
     what, variable, flag = (
         ("new passphrase", "TWOPHASE_NEW_PASSPHRASE", "--new-passphrase-file")
         if new
@@ -126,6 +129,10 @@ def _report(failures: list[Any], leaks: list[Any] | None = None) -> int:
             f"leak: {leak.document}: {leak.count} known original surface(s) still readable",
             file=sys.stderr,
         )
+    first: dict[str, Any] = {}  # `all`: a document detect failed is missing later too
+    for failure in failures:
+        first.setdefault(failure.document, failure)
+    failures = list(first.values())
     for failure in failures:
         print(f"failed: {failure.document}: {failure.reason}", file=sys.stderr)
     if failures:

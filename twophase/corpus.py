@@ -40,7 +40,10 @@ def discover(inputs: list[Path]) -> tuple[list[Source], list[Failure]]:
     for given in inputs:
         if not given.exists() and not given.is_symlink():
             raise UsageError(f"input not found: {given}")
-        root = given.resolve()
+        try:
+            root = given.resolve()
+        except (OSError, RuntimeError) as exc:  # a symbolic link loop
+            raise UsageError(f"input cannot be resolved (a link loop?): {given}") from exc
         if root.is_file():
             _add(found, Source(given.name, str(root.parent), str(root)))
             continue
@@ -51,7 +54,18 @@ def discover(inputs: list[Path]) -> tuple[list[Source], list[Failure]]:
                 if path.suffix.lower() not in SUFFIXES:
                     continue
                 rel = path.relative_to(root).as_posix()
-                if path.is_symlink() and not path.resolve().is_relative_to(root):
+                try:
+                    rel.encode("utf-8")
+                except UnicodeEncodeError:  # sidecars and receipts name documents in UTF-8
+                    shown = os.fsencode(rel).decode("utf-8", "backslashreplace")
+                    failures.append(Failure(shown, "file name is not UTF-8: rename it"))
+                    continue
+                try:
+                    target = path.resolve()
+                except (OSError, RuntimeError):  # a link loop: one document, not the batch
+                    failures.append(Failure(rel, "symbolic link loop"))
+                    continue
+                if path.is_symlink() and not target.is_relative_to(root):
                     failures.append(Failure(rel, "symbolic link leaving the input folder"))
                     continue
                 if path.exists() and not path.is_file():

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
+from twophase.errors import UsageError
+
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
 
@@ -38,9 +40,17 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+def a_folder(path: Path, what: str) -> Path:
+    """`path` is a folder, or nothing yet: a file there would only fail deep in a run,
+    after other phases have written (an `all` whose --out is a file failed after assign)."""
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"the {what} {path} is a file, not a folder")
+    return path
+
+
 def private_workdir(path: Path) -> Path:
     """A workdir holds personal data (sidecars carry surfaces): owner-only, even if it existed."""
-    private_dir(path)
+    private_dir(a_folder(path, "workdir"))
     os.chmod(path, PRIVATE_DIR)
     return path
 

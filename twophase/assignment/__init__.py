@@ -296,9 +296,9 @@ def _variants(
     vault_pseudonyms: dict[Component, str] = {}
     if index.entities:  # else there is no vault entity to decrypt
         vocabulary = _vocabulary(sidecars)
-        others, other_ids = propagate.vault_mentions(
-            vault, index, set(entity_ids.values()), vocabulary
-        )
+        # Entities of this batch too: the vault knows forms this batch may only half show
+        # ("MARIE DUBOIS" where detect found "DUBOIS" alone, Marie Dubois being known).
+        others, other_ids = propagate.vault_mentions(vault, index, set(), vocabulary)
         for resolved in others.values():
             for _, _, comp in resolved.pieces:
                 if comp is not None and comp not in vault_pseudonyms:

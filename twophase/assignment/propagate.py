@@ -404,7 +404,7 @@ def _mentioned(text: str, vocabulary: frozenset[str]) -> bool:
 def vault_mentions(
     vault: Vault, known: Known, skip: set[int], vocabulary: frozenset[str]
 ) -> tuple[dict[Mention, Resolved], dict[Mention, int]]:
-    """The vault's entities this batch did not mention, as mentions (decrypts them all).
+    """The vault's entities but `skip`, as mentions (decrypts them all).
 
     Each entity's display form (its longest surface) is resolved again as a lone mention,
     which gives the same components it was mapped with; one whose components are not all

@@ -55,9 +55,9 @@ def detect(
     own = executor is None
     executor = executor or LocalExecutor()
     sources, failures = discover(inputs)
+    expected = fingerprint(model, lists)  # a model not installed: before anything is written
     private_workdir(workdir)
     write_manifest(workdir, sources)
-    expected = fingerprint(model, lists)
     pending: list[tuple[Source, int]] = []
     cached = 0
     for source in sources:

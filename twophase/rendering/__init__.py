@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from twophase.executors import Executor, LocalExecutor, guided_chunks
 from twophase.files import (
     PRIVATE_FILE,
     AtomicBatch,
+    a_folder,
     private_dir,
     sha256_hex,
     sweep_temporaries,
@@ -64,6 +65,13 @@ class _Task:
     plan_sha256: str  # outputs rendered from this exact plan are not redone
 
 
+def check_output_outside_inputs(out: Path, roots: Iterable[Path]) -> None:
+    """Outputs inside an input folder would be taken for inputs by the next run, which
+    would then pseudonymize pseudonyms (and map them in the vault as real names)."""
+    if any(out.resolve().is_relative_to(root.resolve()) for root in roots):
+        raise UsageError("the output folder is inside an input folder; choose another --out")
+
+
 def check_workdir_outside(workdir: Path, out: Path) -> None:
     """The workdir holds every name of the batch and the output folder is what gets shared:
     one inside the other would travel with it. Checked before any work (`all`)."""
@@ -83,15 +91,22 @@ def render(
 ) -> RenderResult:
     """Write the pseudonymized copy of every planned document under `out`."""
     started = time.perf_counter()
+    a_folder(workdir, "workdir")
+    a_folder(out, "output folder")
     own = executor is None
     executor = executor or LocalExecutor()
     _, documents = read_document_rows(workdir)
     sources = {s.rel: s for s in read_manifest(workdir)}
     out = out.resolve()
-    if any(Path(s.root) == out for s in sources.values()):
-        raise UsageError("the output folder is an input folder; choose another --out")
+    check_output_outside_inputs(out, {Path(s.root) for s in sources.values()})
     check_workdir_outside(workdir, out)
     items = [(sources[d[0]], d) for d in documents if d[0] in sources]
+    planned_names = {d[0] for d in documents}
+    # In the batch but not in the plan: detect failed on it, or it came after assign.
+    unplanned = [
+        Failure(rel, "not in the plan: detect failed on it, or run assign again")
+        for rel in sorted(sources.keys() - planned_names)
+    ]
     sizes = [_size(s.path) for s, _ in items]
     groups = guided_chunks(sizes, executor.workers, smallest=_CHUNK_MIN, largest=_CHUNK_MAX)
     plan_sha256 = sha256_hex((workdir / "plan.msgpack").read_bytes())
@@ -102,7 +117,7 @@ def render(
         _Task(str(out), tuple(planned[i] for i in g), str(workdir), plan_sha256) for g in groups
     ]
     receipts: list[Receipt] = []
-    failures: list[Failure] = []
+    failures: list[Failure] = list(unplanned)
     leaked: list[LeakFinding] = []
     written = 0
     try:
@@ -117,7 +132,7 @@ def render(
                     if result[2]:
                         leaked.append(LeakFinding(result[0].document, result[2]))
             if progress:
-                progress(len(receipts) + len(failures), len(items))
+                progress(len(receipts) + len(failures) - len(unplanned), len(items))
     except BaseException:
         # Interrupted or failed: map_unordered stopped the workers, maybe between staging
         # outputs and renaming them; what they staged goes now, not at the next render.

@@ -4,6 +4,7 @@ Assign lists every surface variant of every known entity with its rendering (the
 `variants`); here one Aho-Corasick automaton over them finds, in one pass over a document,
 every whole-word, case-exact occurrence (twophase.words.whole_word), and those that do not
 touch a planned replacement are replaced too: leftmost first, longest first at one place.
+A known surface that strictly contains planned replacements takes their place (`widened`).
 
 Invariant: `hits` depends only on the text, the document's planned replacements and the
 variants, so a document renders the same in any worker; the automaton is built once per
@@ -68,6 +69,19 @@ class Matcher:
         out = []
         variants = self.variants
         for last, i in self._automaton.iter(text):
+            start, end = last + 1 - len(variants[i][0]), last + 1
+            if whole_word(text, start, end):
+                out.append((start, end, i))
+        return out
+
+    def find_longest(self, text: str) -> list[tuple[int, int, int]]:
+        """Leftmost-longest occurrences, whole words only: one per name as read, not every
+        known surface inside it, so that checking them in Python stays cheap."""
+        if not self.variants:
+            return []
+        out = []
+        variants = self.variants
+        for last, i in self._automaton.iter_long(text):
             start, end = last + 1 - len(variants[i][0]), last + 1
             if whole_word(text, start, end):
                 out.append((start, end, i))
@@ -161,8 +175,40 @@ def completed(
     text: str, replacements: Sequence[ReplacementRow], matcher: Matcher
 ) -> list[ReplacementRow]:
     """The planned replacements and the propagated ones, sorted by start."""
-    found = [(h.start, h.end, h.text, h.entity) for h in hits(text, replacements, matcher)]
-    return sorted([*replacements, *found], key=_start)
+    planned = widened(text, replacements, matcher)
+    found = [(h.start, h.end, h.text, h.entity) for h in hits(text, planned, matcher)]
+    return sorted([*planned, *found], key=_start)
+
+
+def widened(
+    text: str, planned: Sequence[ReplacementRow], matcher: Matcher
+) -> Sequence[ReplacementRow]:
+    """The planned replacements, where a known surface strictly contains some of them (and
+    cuts none) replaced by that surface. Detect may find "DUBOIS" alone in "MARIE DUBOIS a
+    signé": without this, "DUBOIS" was replaced and "MARIE" stayed readable, and the leak
+    check, which does not look for bare first names, said nothing."""
+    if not planned or not matcher:
+        return planned
+    rows = sorted(planned, key=_start)
+    starts = [row[0] for row in rows]
+    wider: list[tuple[int, int, int]] = []
+    for start, end, i in matcher.find_longest(text):
+        first = bisect.bisect_left(starts, start)  # rows[first:last] start inside
+        last = bisect.bisect_left(starts, end)
+        if first == last or rows[last - 1][1] > end:  # contains none, or cuts the last
+            continue
+        if first and rows[first - 1][1] > start:  # cuts the one before
+            continue
+        if last - first == 1 and (rows[first][0], rows[first][1]) == (start, end):
+            continue  # the planned replacement itself
+        wider.append((start, end, i))
+    if not wider:
+        return planned
+    kept = [
+        row for row in rows if not any(start <= row[0] and row[1] <= end for start, end, _ in wider)
+    ]
+    variants = matcher.variants
+    return [*kept, *((s, e, variants[i][1], variants[i][2]) for s, e, i in wider)]
 
 
 _start = operator.itemgetter(0)
