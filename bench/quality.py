@@ -84,13 +84,19 @@ def replaced_spans(workdir: Path, docs: Path) -> dict[str, list[Span]]:
         if sidecar is None or source.rel not in planned:
             continue
         doc = planned[source.rel]
-        ranges = {(r.start, r.end) for r in doc.replacements}
+        rows = list(doc.replacements)
+        text = format_for(source.rel).extract(Path(source.path).read_bytes())
+        widen = getattr(propagate, "widened", None)  # session 7: a known person's name whole
+        if matcher is not None and widen is not None:
+            rows = list(widen(text, rows, matcher))
+        ranges = {(r[0], r[1]) for r in rows}
         spans = [s for s in sidecar.spans if (s.start, s.end) in ranges]
+        detected = {(s.start, s.end) for s in spans}
+        spans += [Span(a, b, "PERSON", text[a:b]) for a, b in ranges - detected]  # widened
         if matcher is not None:
-            text = format_for(source.rel).extract(Path(source.path).read_bytes())
             spans += [
                 Span(h.start, h.end, h.label, text[h.start : h.end])
-                for h in propagate.hits(text, doc.replacements, matcher)
+                for h in propagate.hits(text, rows, matcher)
             ]
         out[source.rel] = sorted(spans)
     return out
