@@ -420,6 +420,7 @@ def test_bad_places_and_passphrases_stop_the_run_before_anything_is_written(
         "model not installed": ["all", corpus, *into, "--model", "fr_core_news_xx"],
         "empty passphrase file": ["all", corpus, *into, "--passphrase-file", empty],
         "detect into a file": ["detect", corpus, "--workdir", afile],
+        "no worker": ["all", corpus, *into, "--workers", "0"],
     }
     for what, command in runs.items():
         if "--model" not in command:
@@ -444,3 +445,11 @@ def test_a_document_added_after_assign_is_reported_by_render(tmp_path: Path) -> 
     assert proc.returncode == 1, proc.stderr
     assert "failed: b.txt: not in the plan" in proc.stderr
     assert sorted(tree(tmp_path / "o")) == ["a.txt"]
+
+
+def test_a_fifo_given_by_name_is_reported_not_opened(tmp_path: Path) -> None:
+    fifo = tmp_path / "tube.txt"
+    os.mkfifo(fifo)
+    proc = twophase("detect", fifo, "--workdir", tmp_path / "w", "--model", MODEL, check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert "failed: tube.txt: not a regular file" in proc.stderr

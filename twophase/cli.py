@@ -150,6 +150,8 @@ def _report(failures: list[Any], leaks: list[Any] | None = None) -> int:
 def _executor(spec: str, workers: int | None) -> Any:
     from twophase.executors import make_executor
 
+    if workers is not None and workers < 1:  # 0 or -1 ran on one core, silently
+        raise UsageError(f"--workers must be at least 1 (got {workers})")
     return make_executor(spec, workers)
 
 

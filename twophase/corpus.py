@@ -47,6 +47,9 @@ def discover(inputs: list[Path]) -> tuple[list[Source], list[Failure]]:
         if root.is_file():
             _add(found, Source(given.name, str(root.parent), str(root)))
             continue
+        if not root.is_dir():  # a FIFO or a device given by name: never opened
+            failures.append(Failure(given.name, "not a regular file"))
+            continue
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames.sort()
             for name in sorted(filenames):
