@@ -64,24 +64,20 @@ class Matcher:
 
     def find(self, text: str) -> list[tuple[int, int, int]]:
         """(start, end, variant index) of every whole-word occurrence, overlapping ones too."""
-        if not self.variants:
-            return []
-        out = []
-        variants = self.variants
-        for last, i in self._automaton.iter(text):
-            start, end = last + 1 - len(variants[i][0]), last + 1
-            if whole_word(text, start, end):
-                out.append((start, end, i))
-        return out
+        return self._whole_words(text, self._automaton.iter(text)) if self.variants else []
 
     def find_longest(self, text: str) -> list[tuple[int, int, int]]:
         """Leftmost-longest occurrences, whole words only: one per name as read, not every
         known surface inside it, so that checking them in Python stays cheap."""
-        if not self.variants:
-            return []
+        return self._whole_words(text, self._automaton.iter_long(text)) if self.variants else []
+
+    def _whole_words(
+        self, text: str, found: Iterable[tuple[int, int]]
+    ) -> list[tuple[int, int, int]]:
+        """The automaton's (last index, variant) hits that are whole words of `text`."""
         out = []
         variants = self.variants
-        for last, i in self._automaton.iter_long(text):
+        for last, i in found:
             start, end = last + 1 - len(variants[i][0]), last + 1
             if whole_word(text, start, end):
                 out.append((start, end, i))
@@ -111,14 +107,8 @@ class Matcher:
             parts.append(self._mask * (end - start))
             pos = end
         parts.append(text[pos:])
-        masked = "".join(parts)
-        out = []
-        variants = self.variants
-        for last, i in self._automaton.iter(masked):
-            start, end = last + 1 - len(variants[i][0]), last + 1
-            if whole_word(text, start, end):  # the context is the real text, masks aside
-                out.append((start, end, i))
-        return out
+        # Found in the masked copy, judged whole words in the real text (masks aside).
+        return self._whole_words(text, self._automaton.iter("".join(parts)))
 
 
 # pyahocorasick keeps a C int per word: the index of its variant.
