@@ -695,3 +695,18 @@ def test_a_passphrase_file_that_is_not_utf8_is_refused_without_quoting_it(
     assert proc.returncode == 2, proc.stderr
     assert b"not UTF-8" in proc.stderr
     assert b"\\xe8" not in proc.stderr and b"position" not in proc.stderr
+
+
+def test_a_document_name_near_the_length_limit_is_processed(tmp_path: Path) -> None:
+    """A 254-byte name is legal; its output's temporary (".NAME.PID.tmp") was not: render
+    failed with "File name too long". Such temporaries are named after a hash now."""
+    from twophase.files import _temporary_stem, sweep_temporaries
+
+    name = "é" * 125 + ".txt"
+    corpus = write_corpus(tmp_path / "in", {name: "Marie Dubois habite à Lyon.\n"})
+    out = tmp_path / "out"
+    twophase("all", corpus, "--out", out, "--vault", tmp_path / "v.db", "--model", MODEL)
+    assert "Dubois" not in (out / name).read_text()
+    stale = out / f".{_temporary_stem(name)}.{dead_pid()}.tmp"  # a killed writer's
+    stale.write_bytes(b"")
+    assert sweep_temporaries([out / name]) == 1 and not stale.exists()

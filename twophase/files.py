@@ -57,7 +57,7 @@ def private_workdir(path: Path) -> Path:
 
 def write_atomic(path: Path, data: bytes, mode: int = PRIVATE_FILE) -> None:
     """Write `data` to `path` so that readers see the old file or the whole new one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = _temporary_of(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -147,6 +147,7 @@ def sweep_folder(folder: Path) -> int:
 
 
 def _sweep(folder: Path, names: set[str] | None) -> int:
+    stems = None if names is None else {_temporary_stem(name) for name in names}
     try:
         entries = list(os.scandir(folder))
     except OSError:
@@ -154,7 +155,7 @@ def _sweep(folder: Path, names: set[str] | None) -> int:
     removed = 0
     for entry in entries:
         m = _TEMPORARY.fullmatch(entry.name)
-        if m is None or (names is not None and m["name"] not in names):
+        if m is None or (stems is not None and m["name"] not in stems):
             continue
         if _alive(int(m["pid"])):
             continue
@@ -165,6 +166,21 @@ def _sweep(folder: Path, names: set[str] | None) -> int:
 
 
 _TEMPORARY = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.tmp", re.DOTALL)
+# A file name may take 255 bytes; its temporary adds a dot, the pid and ".tmp" (up to 26).
+_NAME_MAX = 255
+
+
+def _temporary_of(path: Path) -> Path:
+    return path.with_name(f".{_temporary_stem(path.name)}.{os.getpid()}.tmp")
+
+
+def _temporary_stem(name: str) -> str:
+    """How a temporary names its final file: by that name, or, where the temporary would be
+    longer than a file name may be, by a hash of it (a legal 240-byte document name could
+    not be rendered: "File name too long")."""
+    if len(os.fsencode(name)) + 26 <= _NAME_MAX:
+        return name
+    return "long-" + hashlib.sha256(os.fsencode(name)).hexdigest()[:32]
 
 
 @dataclass(slots=True)
@@ -219,7 +235,7 @@ class AtomicBatch:
         unit: list[_Staged] = []
         try:
             for path, data, mode, durable in files:
-                tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+                tmp = _temporary_of(path)
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
                 staged = _Staged(path, tmp, fd, durable)
                 unit.append(staged)
