@@ -213,10 +213,16 @@ def test_sigkill_during_assign_leaves_the_vault_unchanged_or_complete(tmp_path: 
     ]
 
 
-def test_sigkill_during_detect_resumes_with_only_the_missing(tmp_path: Path) -> None:
-    docs = {
-        f"d{i:03d}.txt": DOCS["reunions/cr-mars.txt"] * 30 + f"Document {i}.\n" for i in range(40)
+def _minutes(count: int) -> dict[str, str]:
+    """`count` long meeting minutes, each its own document: detect takes seconds over them."""
+    return {
+        f"d{i:03d}.txt": DOCS["reunions/cr-mars.txt"] * 30 + f"Document {i}.\n"
+        for i in range(count)
     }
+
+
+def test_sigkill_during_detect_resumes_with_only_the_missing(tmp_path: Path) -> None:
+    docs = _minutes(40)
     corpus = write_corpus(tmp_path / "corpus", docs)
     work = tmp_path / "work"
     proc = subprocess.Popen(
@@ -571,9 +577,7 @@ def _started(command: str, tmp_path: Path) -> tuple[subprocess.Popen[bytes], Pat
     """`twophase all` (temporary workdir) or `detect` (its own workdir) of 120 meeting
     minutes with 2 workers (~30 s of detection here), in a TMPDIR of its own, returned once
     a few documents are detected."""
-    docs = {
-        f"d{i:03d}.txt": DOCS["reunions/cr-mars.txt"] * 30 + f"Document {i}.\n" for i in range(120)
-    }
+    docs = _minutes(120)
     corpus = write_corpus(tmp_path / "corpus", docs)
     tmp = tmp_path / "tmp"
     tmp.mkdir()

@@ -45,7 +45,10 @@ def discover(inputs: list[Path]) -> tuple[list[Source], list[Failure]]:
         except (OSError, RuntimeError) as exc:  # a symbolic link loop
             raise UsageError(f"input cannot be resolved (a link loop?): {given}") from exc
         if root.is_file():
-            _add(found, Source(given.name, str(root.parent), str(root)))
+            if (refused := _not_utf8(given.name)) is not None:
+                failures.append(refused)
+            else:
+                _add(found, Source(given.name, str(root.parent), str(root)))
             continue
         if not root.is_dir():  # a FIFO or a device given by name: never opened
             failures.append(Failure(given.name, "not a regular file"))
@@ -57,11 +60,8 @@ def discover(inputs: list[Path]) -> tuple[list[Source], list[Failure]]:
                 if path.suffix.lower() not in SUFFIXES:
                     continue
                 rel = path.relative_to(root).as_posix()
-                try:
-                    rel.encode("utf-8")
-                except UnicodeEncodeError:  # sidecars and receipts name documents in UTF-8
-                    shown = os.fsencode(rel).decode("utf-8", "backslashreplace")
-                    failures.append(Failure(shown, "file name is not UTF-8: rename it"))
+                if (refused := _not_utf8(rel)) is not None:
+                    failures.append(refused)
                     continue
                 try:
                     target = path.resolve()
@@ -77,6 +77,17 @@ def discover(inputs: list[Path]) -> tuple[list[Source], list[Failure]]:
                     continue
                 _add(found, Source(rel, str(root), str(path)))
     return sorted(found.values()), failures
+
+
+def _not_utf8(rel: str) -> Failure | None:
+    """Sidecars, the plan and receipts name documents in UTF-8: a name that is not (bytes
+    kept by surrogateescape) is one failed document, shown with those bytes escaped."""
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(rel).decode("utf-8", "backslashreplace")
+        return Failure(shown, "file name is not UTF-8: rename it")
+    return None
 
 
 def _add(found: dict[str, Source], source: Source) -> None:

@@ -19,14 +19,9 @@ from twophase.detection import DEFAULT_MODEL, DetectResult, detect
 from twophase.detection.lists import read_lists
 from twophase.detection.pipeline import fingerprint
 from twophase.executors import Executor, LocalExecutor
-from twophase.files import a_folder, remove_tree, temporary_workdir
+from twophase.files import remove_tree, temporary_workdir
 from twophase.keyholder import record_receipts
-from twophase.rendering import (
-    RenderResult,
-    check_output_outside_inputs,
-    check_workdir_outside,
-    render,
-)
+from twophase.rendering import RenderResult, check_places, render
 from twophase.vault import KdfParams, Vault
 
 Progress = Callable[[str, int, int], None]
@@ -66,10 +61,7 @@ def run_all(
     read_lists(allow, deny)  # and a bad --allow or --deny file, before the vault exists
     check_theme(theme)
     fingerprint(model)  # a model that is not installed, before the vault exists
-    a_folder(out, "output folder")
-    check_output_outside_inputs(out, [given for given in inputs if given.is_dir()])
-    if workdir is not None:
-        check_workdir_outside(a_folder(workdir, "workdir"), out)
+    check_places(out, [given for given in inputs if given.is_dir()], workdir)
     executor = executor or LocalExecutor()
     temporary = workdir is None
     work = temporary_workdir() if workdir is None else workdir

@@ -65,17 +65,15 @@ class _Task:
     plan_sha256: str  # outputs rendered from this exact plan are not redone
 
 
-def check_output_outside_inputs(out: Path, roots: Iterable[Path]) -> None:
-    """Outputs inside an input folder would be taken for inputs by the next run, which
-    would then pseudonymize pseudonyms (and map them in the vault as real names)."""
-    if any(out.resolve().is_relative_to(root.resolve()) for root in roots):
+def check_places(out: Path, roots: Iterable[Path], workdir: Path | None) -> None:
+    """Where the outputs go, before any work (`all` checks it before detect): a folder, not
+    inside an input folder (the next run would take the outputs for inputs, pseudonymize
+    pseudonyms and map them in the vault as real names), and not holding the workdir, whose
+    names would travel with the outputs shared."""
+    out = a_folder(out, "output folder").resolve()
+    if any(out.is_relative_to(root.resolve()) for root in roots):
         raise UsageError("the output folder is inside an input folder; choose another --out")
-
-
-def check_workdir_outside(workdir: Path, out: Path) -> None:
-    """The workdir holds every name of the batch and the output folder is what gets shared:
-    one inside the other would travel with it. Checked before any work (`all`)."""
-    if workdir.resolve().is_relative_to(out.resolve()):
+    if workdir is not None and a_folder(workdir, "workdir").resolve().is_relative_to(out):
         raise UsageError(
             "the workdir, which holds the batch's names, is inside the output folder; "
             "choose a --workdir outside --out"
@@ -91,21 +89,18 @@ def render(
 ) -> RenderResult:
     """Write the pseudonymized copy of every planned document under `out`."""
     started = time.perf_counter()
-    a_folder(workdir, "workdir")
-    a_folder(out, "output folder")
+    a_folder(workdir, "workdir")  # before the plan is read from it
     own = executor is None
     executor = executor or LocalExecutor()
     _, documents = read_document_rows(workdir)
     sources = {s.rel: s for s in read_manifest(workdir)}
     out = out.resolve()
-    check_output_outside_inputs(out, {Path(s.root) for s in sources.values()})
-    check_workdir_outside(workdir, out)
+    check_places(out, {Path(s.root) for s in sources.values()}, workdir)
     items = [(sources[d[0]], d) for d in documents if d[0] in sources]
-    planned_names = {d[0] for d in documents}
     # In the batch but not in the plan: detect failed on it, or it came after assign.
     unplanned = [
         Failure(rel, "not in the plan: detect failed on it, or run assign again")
-        for rel in sorted(sources.keys() - planned_names)
+        for rel in sorted(sources.keys() - {d[0] for d in documents})
     ]
     sizes = [_size(s.path) for s, _ in items]
     groups = guided_chunks(sizes, executor.workers, smallest=_CHUNK_MIN, largest=_CHUNK_MAX)
